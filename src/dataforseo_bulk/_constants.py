@@ -1,0 +1,69 @@
+"""Every tunable of the client in one place, each with the reason for its value.
+
+Facts about the API come from ``shared/reference/dataforseo-api-notes.md``; where the notes
+call a fact unverified, the value here is the safe side of both answers.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- where -------------------------------------------------------------------------------
+DEFAULT_BASE_URL: Final = "https://api.dataforseo.com"
+#: The free sandbox: same paths, same limits, dummy data, never billed.
+SANDBOX_URL: Final = "https://sandbox.dataforseo.com"
+#: Hosts to which credentials may travel over plain http (they never leave the machine).
+LOOPBACK_HOSTS: Final = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+ENV_LOGIN: Final = "DATAFORSEO_LOGIN"
+ENV_PASSWORD: Final = "DATAFORSEO_PASSWORD"
+USER_AGENT: Final = "dataforseo-bulk"
+
+# --- account limits ----------------------------------------------------------------------
+#: Calls per ``DEFAULT_RATE_PERIOD`` seconds. The notes say 2000/min, raised to 10000/min in
+#: October 2026 for some accounts; 2000 is right for every account.
+DEFAULT_RATE_LIMIT: Final = 2000
+DEFAULT_RATE_PERIOD: Final = 60.0
+#: The API refuses a 31st simultaneous call with 40209.
+DEFAULT_MAX_CONCURRENCY: Final = 30
+#: Targets in one task; the API takes at most 1000.
+MAX_CHUNK_SIZE: Final = 1000
+#: The server counts calls on its own clock, after transit jitter; pacing holds the window
+#: this much longer than the account's period so no server-side window ever sees one call
+#: too many. 0.5 % costs 0.5 % of the rate-bound throughput.
+RATE_WINDOW_MARGIN: Final = 0.005
+
+# --- reaction to the API's own pushback --------------------------------------------------
+#: On 40202 the whole dispatcher pauses for this fraction of the rate period (15 s at
+#: 2000/60): the API counts per minute, and hammering on during a refusal only buys more.
+RATE_LIMITED_PAUSE_FRACTION: Final = 0.25
+#: On 40209 the cap on calls in flight is multiplied by this factor ...
+CONCURRENCY_BACKOFF_FACTOR: Final = 0.5
+#: ... and grows back by one slot each time this many seconds pass without another 40209.
+CONCURRENCY_RECOVERY_SECONDS: Final = 5.0
+
+# --- retries -----------------------------------------------------------------------------
+#: Retries after the first attempt of one call. Each retry of a live call may be billed.
+DEFAULT_MAX_RETRIES: Final = 4
+BACKOFF_INITIAL: Final = 1.0
+BACKOFF_MAX: Final = 30.0
+BACKOFF_EXP_BASE: Final = 2.0
+#: Full jitter would make the first retry instant half the time; the wait is drawn from
+#: [base * (1 - JITTER), base].
+BACKOFF_JITTER: Final = 0.5
+#: Targets missing from a successful answer are asked for again this many times.
+MISSING_TARGET_RETRIES: Final = 1
+#: A chunk answered 40501 'targets' is bisected to isolate the bad targets; this caps the
+#: extra calls spent on one chunk (40501 answers cost nothing, but each still takes a slot).
+MAX_SPLIT_CALLS_PER_CHUNK: Final = 64
+
+# --- transport ---------------------------------------------------------------------------
+#: Live tasks time out server-side at 120 s (50401); wait longer than that for the answer.
+DEFAULT_READ_TIMEOUT: Final = 150.0
+DEFAULT_CONNECT_TIMEOUT: Final = 10.0
+
+# --- money -------------------------------------------------------------------------------
+COST_PER_CALL_USD: Final = 0.02
+COST_PER_TARGET_USD: Final = 0.00003
+
+# --- targets -----------------------------------------------------------------------------
+MAX_TAG_LENGTH: Final = 255

@@ -1,0 +1,106 @@
+"""One answer, read once from bytes into the few fields the client uses. Pure; no I/O.
+
+The envelope is parsed with one ``json.loads`` and only what is used is checked: the codes
+and messages at both levels, the cost, and the task's item list. Items stay plain dicts;
+the endpoint turns each into its value when it is matched to a target.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What one HTTP exchange produced. ``error`` is set when there was nothing to read."""
+
+    http_status: int | None
+    envelope_code: int | None = None
+    envelope_message: str = ""
+    task_code: int | None = None
+    task_message: str = ""
+    cost: float = 0.0
+    items: list[dict[str, Any]] | None = None
+    error: str | None = None
+
+    @property
+    def code(self) -> int | None:
+        """The most specific code: the task's, else the envelope's."""
+        return self.task_code if self.task_code is not None else self.envelope_code
+
+    @property
+    def message(self) -> str:
+        """The most specific message (clients that copy the envelope's "Ok." lose the task's)."""
+        return self.task_message or self.envelope_message or (self.error or "")
+
+    @property
+    def cost_known(self) -> bool:
+        return self.envelope_code is not None
+
+
+def encode_task(targets: list[str], tag: str, params: dict[str, Any]) -> bytes:
+    """The POST body: a JSON array holding exactly one task (live endpoints take one)."""
+    task: dict[str, Any] = {"targets": targets, "tag": tag}
+    task.update(params)
+    return json.dumps([task], separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def parse_answer(http_status: int, content: bytes) -> Answer:
+    """Read an answer body; anything unreadable becomes an ``Answer`` with ``error`` set."""
+    try:
+        envelope = json.loads(content)
+    except (ValueError, UnicodeDecodeError):
+        if http_status == 200:
+            return Answer(http_status, error=f"malformed JSON in an HTTP 200 answer ({len(content)} bytes)")
+        return Answer(http_status)
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("status_code"), int):
+        return (
+            Answer(http_status)
+            if http_status != 200
+            else Answer(http_status, error="answer is not an envelope")
+        )
+    task = _first_task(envelope.get("tasks"))
+    task_code = task.get("status_code") if task is not None else None
+    return Answer(
+        http_status,
+        envelope_code=envelope["status_code"],
+        envelope_message=_text(envelope.get("status_message")),
+        task_code=task_code if isinstance(task_code, int) else None,
+        task_message=_text(task.get("status_message")) if task is not None else "",
+        cost=_cost(envelope, task),
+        items=_items(task) if task is not None else None,
+    )
+
+
+def _first_task(tasks: object) -> dict[str, Any] | None:
+    if isinstance(tasks, list) and tasks and isinstance(tasks[0], dict):
+        return tasks[0]
+    return None
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _cost(envelope: dict[str, Any], task: dict[str, Any] | None) -> float:
+    # The envelope's cost is "total tasks cost"; fall back to the task's if it is missing.
+    for source in (envelope, task or {}):
+        cost = source.get("cost")
+        if isinstance(cost, int | float) and not isinstance(cost, bool):
+            return float(cost)
+    return 0.0
+
+
+def _items(task: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The item list of a complete result, else None (an Ok. without items is incomplete)."""
+    result = task.get("result")
+    if not isinstance(result, list) or not result or not isinstance(result[0], dict):
+        return None
+    items = result[0].get("items")
+    if items is None and result[0].get("items_count") == 0:
+        return []
+    if not isinstance(items, list):
+        return None
+    return [item for item in items if isinstance(item, dict)]

@@ -1,0 +1,46 @@
+"""Money: what a call can cost, and the guard that keeps a job under ``max_cost``. Pure."""
+
+from __future__ import annotations
+
+import math
+
+from ._constants import COST_PER_CALL_USD, COST_PER_TARGET_USD, MAX_CHUNK_SIZE
+from .errors import ConfigurationError
+
+
+def call_cost(n_targets: int) -> float:
+    """The most one call for ``n_targets`` targets can cost ($0.02 + $0.00003 a target)."""
+    return COST_PER_CALL_USD + COST_PER_TARGET_USD * n_targets
+
+
+def estimate_cost(n_targets: int, *, chunk_size: int = MAX_CHUNK_SIZE) -> float:
+    """The cost of answering ``n_targets`` distinct valid targets without retries, in USD."""
+    if n_targets < 0:
+        raise ConfigurationError(f"n_targets={n_targets!r}: give a count >= 0")
+    if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+        raise ConfigurationError(f"chunk_size={chunk_size!r}: give a size from 1 to {MAX_CHUNK_SIZE}")
+    return math.ceil(n_targets / chunk_size) * COST_PER_CALL_USD + n_targets * COST_PER_TARGET_USD
+
+
+class Budget:
+    """Never dispatch a call that could take spending past ``max_cost``.
+
+    Each call reserves its worst-case cost before it goes out and settles to the answer's
+    reported ``cost`` when it returns. A call whose answer never arrived (timeout, cut
+    connection) may still have been billed, so it settles at its worst case.
+    """
+
+    def __init__(self, max_cost: float | None) -> None:
+        self.max_cost = max_cost
+        self.spent = 0.0
+        self.reserved = 0.0
+
+    def reserve(self, worst_case: float) -> bool:
+        if self.max_cost is not None and self.spent + self.reserved + worst_case > self.max_cost + 1e-12:
+            return False
+        self.reserved += worst_case
+        return True
+
+    def settle(self, worst_case: float, charged: float | None) -> None:
+        self.reserved -= worst_case
+        self.spent += worst_case if charged is None else charged

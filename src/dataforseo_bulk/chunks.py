@@ -1,0 +1,54 @@
+"""Chunks: the unit of one call. Targets are grouped lazily, at most ``size`` per chunk.
+
+A chunk carries normalized, distinct targets and a ``tag`` that ties the API's answer to
+it (the API echoes the tag in ``data``). Sub-chunks made by retries of missing targets or
+by bisection of a 40501 keep their parent's index and get a suffix in the tag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import islice
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRef:
+    """Which chunk an error or a failure is about."""
+
+    index: int
+    size: int
+    tag: str
+
+    def __str__(self) -> str:
+        return f"chunk {self.index}, {self.size} targets, tag {self.tag!r}"
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    index: int
+    targets: list[str]
+    tag: str
+
+    @property
+    def ref(self) -> ChunkRef:
+        return ChunkRef(self.index, len(self.targets), self.tag)
+
+    def part(self, targets: list[str], suffix: str) -> Chunk:
+        """A sub-chunk of this one (bisection, missing-target retry)."""
+        return Chunk(self.index, targets, f"{self.tag}{suffix}")
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of at most ``size`` items, consuming ``items`` lazily."""
+    iterator = iter(items)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
+def halves(targets: list[str]) -> tuple[list[str], list[str]]:
+    middle = len(targets) // 2
+    return targets[:middle], targets[middle:]

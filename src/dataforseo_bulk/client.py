@@ -1,0 +1,267 @@
+"""The facade: ``async with BulkClient(...) as c: result = await c.bulk_backlinks(targets)``.
+
+Every knob is keyword-only and validated here, before any network call, with a message
+that says how to fix the call. The client owns one ``httpx.AsyncClient`` with a connection
+pool sized to the concurrency cap, unless the caller hands in their own client or transport.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from types import TracebackType
+from typing import Annotated, Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ._constants import (
+    DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_RATE_LIMIT,
+    DEFAULT_RATE_PERIOD,
+    DEFAULT_READ_TIMEOUT,
+    ENV_LOGIN,
+    ENV_PASSWORD,
+    LOOPBACK_HOSTS,
+    MAX_CHUNK_SIZE,
+    USER_AGENT,
+)
+from .backoff import RetryPolicy
+from .endpoints import BULK_BACKLINKS, Endpoint
+from .engine import ChunkOutcome, Job, JobSettings, RetryDetails, Targets
+from .errors import ConfigurationError, JobAborted
+from .pacing import LOOP_CLOCK, Clock
+from .result import BulkResult, Progress, TargetFailure
+
+V = TypeVar("V")
+
+_PositiveInt = Annotated[int, Field(strict=True, ge=1)]
+
+
+class _Options(BaseModel):
+    """The numeric knobs, validated together."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rate_limit: _PositiveInt
+    rate_period: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    max_concurrency: _PositiveInt
+    chunk_size: Annotated[int, Field(strict=True, ge=1, le=MAX_CHUNK_SIZE)]
+    max_retries: Annotated[int, Field(strict=True, ge=0, le=50)]
+    max_cost: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None
+
+
+_HINTS = {
+    "rate_limit": "calls allowed per rate_period, e.g. rate_limit=2000 (10000 if your account has it)",
+    "rate_period": "the window of rate_limit in seconds, e.g. rate_period=60",
+    "max_concurrency": "calls in flight at once; the API allows 30, e.g. max_concurrency=30",
+    "chunk_size": f"targets per call, from 1 to {MAX_CHUNK_SIZE} (the API's maximum)",
+    "max_retries": "retries after a transient failure, e.g. max_retries=4 (0 turns them off)",
+    "max_cost": "a spending cap in USD greater than 0, e.g. max_cost=5.0, or None for no cap",
+}
+
+
+def _validate(**knobs: Any) -> _Options:
+    try:
+        return _Options(**knobs)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        hint = _HINTS.get(name, "a valid value")
+        raise ConfigurationError(
+            f"{name}={knobs.get(name)!r} is not valid ({first['msg']}): give {hint}"
+        ) from None
+
+
+def _check_base_url(base_url: str) -> str:
+    try:
+        url = httpx.URL(base_url)
+    except (httpx.InvalidURL, TypeError) as exc:
+        raise ConfigurationError(f"base_url={base_url!r} is not a URL ({exc})") from None
+    if url.scheme == "http" and url.host not in LOOPBACK_HOSTS:
+        raise ConfigurationError(
+            f"base_url={base_url!r}: plain http would send your credentials in clear; use https://, "
+            "or http:// only on loopback (127.0.0.1, localhost) for the emulator"
+        )
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ConfigurationError(f"base_url={base_url!r}: give an https:// URL, e.g. {DEFAULT_BASE_URL!r}")
+    return base_url.rstrip("/")
+
+
+def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+        raise ConfigurationError(
+            f"timeout={timeout!r}: give seconds > 0 (live calls may take up to 120 s; default "
+            f"{DEFAULT_READ_TIMEOUT}) or an httpx.Timeout"
+        )
+    return httpx.Timeout(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, float(timeout)))
+
+
+class _Credentials:
+    """Login and password; the password is in no repr, str or message."""
+
+    __slots__ = ("auth", "login")
+
+    def __init__(self, login: str | None, password: str | None) -> None:
+        login = login if login is not None else os.environ.get(ENV_LOGIN)
+        password = password if password is not None else os.environ.get(ENV_PASSWORD)
+        if not login or not password:
+            raise ConfigurationError(
+                f"no API credentials: pass login= and password= (from https://app.dataforseo.com/api-access) "
+                f"or set {ENV_LOGIN} and {ENV_PASSWORD}"
+            )
+        self.login = login
+        self.auth = httpx.BasicAuth(login, password)
+
+    def __repr__(self) -> str:
+        return f"<credentials login={self.login!r} password=***>"
+
+
+class BulkClient:
+    """Async client for DataForSEO's bulk Backlinks endpoints. See the README for a tour."""
+
+    def __init__(
+        self,
+        login: str | None = None,
+        password: str | None = None,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        rate_limit: int = DEFAULT_RATE_LIMIT,
+        rate_period: float = DEFAULT_RATE_PERIOD,
+        max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+        chunk_size: int = MAX_CHUNK_SIZE,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout: float | httpx.Timeout = DEFAULT_READ_TIMEOUT,
+        max_cost: float | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_retry: Callable[[RetryDetails], None] | None = None,
+        retry_policy: RetryPolicy | None = None,
+        clock: Clock = LOOP_CLOCK,
+    ) -> None:
+        self._options = _validate(
+            rate_limit=rate_limit,
+            rate_period=rate_period,
+            max_concurrency=max_concurrency,
+            chunk_size=chunk_size,
+            max_retries=max_retries,
+            max_cost=max_cost,
+        )
+        if http_client is not None and transport is not None:
+            raise ConfigurationError(
+                "give http_client= or transport=, not both (a client has its own transport)"
+            )
+        self.base_url = _check_base_url(base_url)
+        timeout_ = _timeout(timeout)
+        self._credentials = _Credentials(login, password)
+        self._retry = retry_policy or RetryPolicy(max_retries=self._options.max_retries)
+        self._on_progress = on_progress
+        self._on_retry = on_retry
+        self._clock = clock
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            transport=transport,
+            timeout=timeout_,
+            limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
+            headers={"User-Agent": USER_AGENT},
+        )
+
+    def __repr__(self) -> str:
+        return f"<BulkClient {self.base_url} login={self._credentials.login!r}>"
+
+    async def __aenter__(self) -> BulkClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    # --- endpoints -------------------------------------------------------------------
+    async def bulk_backlinks(
+        self,
+        targets: Targets,
+        *,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> BulkResult[int]:
+        """Live backlink count of every target: ``result[target] -> int``; see ``result.failed``."""
+        return await self.run(BULK_BACKLINKS, targets, max_cost=max_cost, on_progress=on_progress)
+
+    async def run(
+        self,
+        endpoint: Endpoint[V],
+        targets: Targets,
+        *,
+        params: dict[str, Any] | None = None,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_outcome: Callable[[ChunkOutcome[V]], None] | None = None,
+    ) -> BulkResult[V]:
+        """Any bulk endpoint: every target answered, merged into one ``BulkResult``.
+
+        ``max_cost`` here overrides the client's. Raises :class:`JobAborted` (its
+        ``result`` holding everything already paid for) on a fatal answer or the budget.
+        """
+        if max_cost is not None:
+            _validate(**{**self._options.model_dump(), "max_cost": max_cost})
+        values: dict[str, V] = {}
+        failed: dict[str, TargetFailure] = {}
+
+        def merge(outcome: ChunkOutcome[V]) -> None:
+            values.update(outcome.values)
+            failed.update(outcome.failed)
+            if on_outcome is not None:
+                on_outcome(outcome)
+
+        job = self.job(endpoint, merge, params=params, max_cost=max_cost, on_progress=on_progress)
+        try:
+            stats = await job.run(targets)
+        except JobAborted as exc:
+            exc.result = BulkResult(values, failed, job.stats())
+            raise
+        return BulkResult(values, failed, stats)
+
+    def job(
+        self,
+        endpoint: Endpoint[V],
+        on_outcome: Callable[[ChunkOutcome[V]], None],
+        *,
+        params: dict[str, Any] | None = None,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> Job[V]:
+        """A :class:`Job` on this client's connection and settings (for streaming outcomes)."""
+        options = self._options
+        settings = JobSettings(
+            url=self.base_url + endpoint.path,
+            rate_limit=options.rate_limit,
+            rate_period=options.rate_period,
+            max_concurrency=options.max_concurrency,
+            chunk_size=min(options.chunk_size, endpoint.max_targets),
+            retry=self._retry,
+            max_cost=max_cost if max_cost is not None else options.max_cost,
+        )
+        return Job(
+            endpoint,
+            dict(params or {}),
+            http=self._http,
+            auth=self._credentials.auth,
+            settings=settings,
+            on_outcome=on_outcome,
+            on_progress=on_progress or self._on_progress,
+            on_retry=self._on_retry,
+            clock=self._clock,
+            job_id=f"dfsb-{secrets.token_hex(4)}",
+        )

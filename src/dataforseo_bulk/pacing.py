@@ -1,0 +1,148 @@
+"""Pacing: when may the next call go out?
+
+Two small meters, one protocol (``acquire`` / ``release``), combined by :class:`Pacer`:
+
+* :class:`RateMeter` holds ``limit`` calls over *any* window of ``period`` seconds. It books
+  calls on an evenly spaced grid (GCRA: one slot every ``period / limit`` seconds), so a job
+  starts at the steady rate instead of with a burst. ``aiolimiter.AsyncLimiter(2000, 60)``
+  is a leaky bucket that admits ~2000 at once and ~4000 in the first minute; the API answers
+  that with 40202. Slots are booked on the grid, not from wake-up times, so the event loop's
+  wake-up lateness never accumulates into lost throughput.
+* :class:`ConcurrencyMeter` caps calls in flight. Its cap shrinks on 40209 ("too many
+  simultaneous queries") and grows back one slot at a time while the API stays quiet.
+
+Time comes from a :class:`Clock` so tests can run the meters on a fake clock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+
+from ._constants import (
+    CONCURRENCY_BACKOFF_FACTOR,
+    CONCURRENCY_RECOVERY_SECONDS,
+    RATE_WINDOW_MARGIN,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """Where time comes from: ``now()`` in seconds and ``sleep(seconds)``."""
+
+    now: Callable[[], float]
+    sleep: Callable[[float], Awaitable[None]]
+
+
+#: The event loop's clock (a patched loop clock in tests makes every wait virtual).
+LOOP_CLOCK = Clock(now=anyio.current_time, sleep=anyio.sleep)
+
+
+class RateMeter:
+    """At most ``limit`` calls in any window of ``period`` seconds, evenly spaced."""
+
+    def __init__(
+        self, limit: int, period: float, *, margin: float = RATE_WINDOW_MARGIN, clock: Clock = LOOP_CLOCK
+    ) -> None:
+        self.limit = limit
+        self.period = period
+        # One booked slot every `interval` seconds: any half-open window of `period` holds at
+        # most `limit` slots. The margin absorbs transit jitter between our clock and the API's.
+        self.interval = period * (1.0 + margin) / limit
+        self._clock = clock
+        self._next_slot = -math.inf
+        self._paused_until = -math.inf
+
+    def book(self, now: float) -> float:
+        """Book the next free slot at or after ``now``; return its time (pure but for the booking)."""
+        slot = max(now, self._next_slot, self._paused_until)
+        self._next_slot = slot + self.interval
+        return slot
+
+    def pause(self, seconds: float) -> None:
+        """Hold every call, booked or not, for ``seconds`` from now (the API said 40202)."""
+        self._paused_until = max(self._paused_until, self._clock.now() + seconds)
+
+    async def acquire(self) -> None:
+        while True:
+            now = self._clock.now()
+            slot = self.book(now)
+            if slot > now:
+                await self._clock.sleep(slot - now)
+            # A pause that began while we waited moves us behind it.
+            if self._clock.now() >= self._paused_until:
+                return
+
+    def release(self) -> None:
+        """Nothing to give back: a slot is spent once booked."""
+
+
+class ConcurrencyMeter:
+    """At most ``limit`` calls in flight; the cap shrinks on 40209 and recovers slowly."""
+
+    def __init__(
+        self,
+        limit: int,
+        *,
+        backoff_factor: float = CONCURRENCY_BACKOFF_FACTOR,
+        recovery_seconds: float = CONCURRENCY_RECOVERY_SECONDS,
+        clock: Clock = LOOP_CLOCK,
+    ) -> None:
+        self.limit = limit
+        self._limiter = anyio.CapacityLimiter(limit)
+        self._backoff_factor = backoff_factor
+        self._recovery_seconds = recovery_seconds
+        self._clock = clock
+        self._last_shrink = -math.inf
+        self.in_flight = 0
+        self.peak = 0
+
+    @property
+    def cap(self) -> int:
+        return int(self._limiter.total_tokens)
+
+    def shrink(self) -> None:
+        """The API said too many simultaneous calls: lower the cap for a while."""
+        self._limiter.total_tokens = max(1, math.floor(self.cap * self._backoff_factor))
+        self._last_shrink = self._clock.now()
+
+    def _recover(self) -> None:
+        if self.cap >= self.limit:
+            return
+        quiet = self._clock.now() - self._last_shrink
+        grown = int(quiet // self._recovery_seconds)
+        if grown > 0:
+            self._limiter.total_tokens = min(self.limit, self.cap + grown)
+            self._last_shrink += grown * self._recovery_seconds
+
+    async def acquire(self) -> None:
+        self._recover()
+        await self._limiter.acquire()
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._limiter.release()
+        self._recover()
+
+
+class Pacer:
+    """Both meters in the order that wastes nothing: a free slot in flight, then a rate slot."""
+
+    def __init__(self, rate: RateMeter, concurrency: ConcurrencyMeter) -> None:
+        self.rate = rate
+        self.concurrency = concurrency
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        await self.concurrency.acquire()
+        try:
+            await self.rate.acquire()
+            yield
+        finally:
+            self.concurrency.release()

@@ -1,0 +1,117 @@
+"""Pacing on a fake loop clock (looptime): virtual seconds, no real sleeping.
+
+What a user checks: no window of ``period`` seconds ever holds more than ``limit`` calls
+(also the very first one: no start-of-job burst), the steady rate reaches the limit, calls
+in flight never exceed the cap, 40202 pauses everyone, 40209 lowers the cap and it recovers.
+"""
+
+from __future__ import annotations
+
+import bisect
+
+import anyio
+import pytest
+
+from dataforseo_bulk.pacing import ConcurrencyMeter, Pacer, RateMeter
+
+pytestmark = pytest.mark.looptime
+
+
+def max_in_any_window(times: list[float], period: float) -> int:
+    """The largest number of events in any half-open window [t, t + period)."""
+    times = sorted(times)
+    return max(bisect.bisect_left(times, t + period) - i for i, t in enumerate(times))
+
+
+@pytest.mark.parametrize(("limit", "period", "calls"), [(2000, 60.0, 5000), (10, 1.0, 95), (3, 10.0, 10)])
+async def test_no_window_ever_holds_more_than_the_limit(limit: int, period: float, calls: int) -> None:
+    meter = RateMeter(limit, period)
+    admitted: list[float] = []
+
+    async def caller() -> None:
+        await meter.acquire()
+        admitted.append(anyio.current_time())
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(calls):
+            tg.start_soon(caller)
+
+    assert len(admitted) == calls
+    assert max_in_any_window(admitted, period) <= limit
+    # Smooth, not bursty: the first window holds no more than its share either.
+    start = min(admitted)
+    assert sum(1 for t in admitted if t < start + period / 10) <= limit // 10 + 1
+    # And it is not slower than it has to be: within the 0.5 % margin of the limit.
+    span = max(admitted) - start
+    assert span <= (calls - 1) * period / limit * 1.006
+
+
+async def test_aiolimiter_style_burst_is_what_we_avoid() -> None:
+    """The reference point: 2000 calls on a fresh meter take a minute, not an instant."""
+    meter = RateMeter(2000, 60.0)
+    start = anyio.current_time()
+    for _ in range(2000):
+        await meter.acquire()
+    assert anyio.current_time() - start >= 59.9
+
+
+async def test_pause_holds_every_caller_including_those_already_waiting() -> None:
+    meter = RateMeter(60, 60.0)  # one a second
+    admitted: list[float] = []
+
+    async def caller() -> None:
+        await meter.acquire()
+        admitted.append(anyio.current_time())
+
+    start = anyio.current_time()
+    async with anyio.create_task_group() as tg:
+        for _ in range(5):
+            tg.start_soon(caller)
+        await anyio.sleep(1.5)  # two have gone (t=0, t=1); three are booked for 2, 3, 4
+        meter.pause(10.0)
+    late = [t - start for t in admitted[2:]]
+    assert all(t >= 11.5 for t in late), late
+
+
+async def test_concurrency_never_exceeds_the_cap() -> None:
+    meter = ConcurrencyMeter(5)
+    pacer = Pacer(RateMeter(10_000, 1.0), meter)
+    in_flight = 0
+    seen_max = 0
+
+    async def call(i: int) -> None:
+        nonlocal in_flight, seen_max
+        async with pacer.slot():
+            in_flight += 1
+            seen_max = max(seen_max, in_flight)
+            await anyio.sleep(0.1 + (i % 7) / 100)
+            in_flight -= 1
+
+    async with anyio.create_task_group() as tg:
+        for i in range(200):
+            tg.start_soon(call, i)
+    assert seen_max == 5
+    assert meter.peak == 5
+
+
+async def test_shrink_on_40209_then_recover_one_slot_at_a_time() -> None:
+    meter = ConcurrencyMeter(30, backoff_factor=0.5, recovery_seconds=5.0)
+    meter.shrink()
+    assert meter.cap == 15
+    meter.shrink()
+    assert meter.cap == 7
+    await anyio.sleep(5.0)
+    await meter.acquire()
+    meter.release()
+    assert meter.cap == 8
+    await anyio.sleep(200.0)
+    await meter.acquire()
+    meter.release()
+    assert meter.cap == 30  # never above the configured limit
+
+
+async def test_shrink_never_goes_below_one() -> None:
+    meter = ConcurrencyMeter(2, backoff_factor=0.1)
+    for _ in range(5):
+        meter.shrink()
+    assert meter.cap == 1

@@ -7,12 +7,16 @@ pool sized to the concurrency cap, unless the caller hands in their own client o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from pathlib import Path
 from types import TracebackType
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, overload
 
+import anyio
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -31,8 +35,9 @@ from ._constants import (
     USER_AGENT,
 )
 from .backoff import RetryPolicy
+from .checkpoint import Checkpoint
 from .endpoints import BULK_BACKLINKS, Endpoint
-from .engine import ChunkOutcome, Job, JobSettings, RetryDetails, Targets
+from .engine import ChunkOutcome, Job, JobSettings, OutcomeSink, OutcomeStore, RetryDetails, Targets
 from .errors import ConfigurationError, JobAborted
 from .pacing import LOOP_CLOCK, Clock
 from .result import BulkResult, Progress, TargetFailure
@@ -193,11 +198,14 @@ class BulkClient:
         self,
         targets: Targets,
         *,
+        checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> BulkResult[int]:
         """Live backlink count of every target: ``result[target] -> int``; see ``result.failed``."""
-        return await self.run(BULK_BACKLINKS, targets, max_cost=max_cost, on_progress=on_progress)
+        return await self.run(
+            BULK_BACKLINKS, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
+        )
 
     async def run(
         self,
@@ -205,44 +213,145 @@ class BulkClient:
         targets: Targets,
         *,
         params: dict[str, Any] | None = None,
+        checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-        on_outcome: Callable[[ChunkOutcome[V]], None] | None = None,
     ) -> BulkResult[V]:
         """Any bulk endpoint: every target answered, merged into one ``BulkResult``.
 
+        ``checkpoint`` names a SQLite file: finished chunks are committed to it as they
+        complete, and a rerun with the same file answers those from it without a call.
         ``max_cost`` here overrides the client's. Raises :class:`JobAborted` (its
         ``result`` holding everything already paid for) on a fatal answer or the budget.
         """
-        if max_cost is not None:
-            _validate(**{**self._options.model_dump(), "max_cost": max_cost})
         values: dict[str, V] = {}
         failed: dict[str, TargetFailure] = {}
 
         def merge(outcome: ChunkOutcome[V]) -> None:
             values.update(outcome.values)
             failed.update(outcome.failed)
-            if on_outcome is not None:
-                on_outcome(outcome)
 
-        job = self.job(endpoint, merge, params=params, max_cost=max_cost, on_progress=on_progress)
-        try:
-            stats = await job.run(targets)
-        except JobAborted as exc:
-            exc.result = BulkResult(values, failed, job.stats())
-            raise
+        with self._store(endpoint, params, checkpoint) as store:
+            job = self.job(
+                endpoint, merge, params=params, store=store, max_cost=max_cost, on_progress=on_progress
+            )
+            try:
+                stats = await job.run(targets)
+            except JobAborted as exc:
+                exc.result = BulkResult(values, failed, job.stats())
+                raise
         return BulkResult(values, failed, stats)
+
+    @overload
+    def stream(
+        self,
+        targets: Targets,
+        *,
+        endpoint: None = None,
+        params: dict[str, Any] | None = None,
+        checkpoint: str | Path | None = None,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> AbstractAsyncContextManager[AsyncIterator[ChunkOutcome[int]]]: ...
+
+    @overload
+    def stream(
+        self,
+        targets: Targets,
+        *,
+        endpoint: Endpoint[V],
+        params: dict[str, Any] | None = None,
+        checkpoint: str | Path | None = None,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> AbstractAsyncContextManager[AsyncIterator[ChunkOutcome[V]]]: ...
+
+    def stream(
+        self,
+        targets: Targets,
+        *,
+        endpoint: Endpoint[Any] | None = None,
+        params: dict[str, Any] | None = None,
+        checkpoint: str | Path | None = None,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> AbstractAsyncContextManager[AsyncIterator[ChunkOutcome[Any]]]:
+        """Per-chunk outcomes in completion order, input read lazily, memory bounded::
+
+            async with client.stream(targets, checkpoint="job.sqlite") as outcomes:
+                async for outcome in outcomes:
+                    write(outcome.values, outcome.failed)
+
+        A context manager around the iterator, so the job's tasks never outlive the block
+        (leaving the block early cancels what is in flight). A fatal answer or the budget
+        raises :class:`JobAborted` from the ``async with`` after the last outcome.
+        """
+        return self._stream(endpoint or BULK_BACKLINKS, targets, params, checkpoint, max_cost, on_progress)
+
+    @asynccontextmanager
+    async def _stream(
+        self,
+        endpoint: Endpoint[V],
+        targets: Targets,
+        params: dict[str, Any] | None,
+        checkpoint: str | Path | None,
+        max_cost: float | None,
+        on_progress: Callable[[Progress], None] | None,
+    ) -> AsyncIterator[AsyncIterator[ChunkOutcome[V]]]:
+        # A small buffer: a slow consumer holds the workers back instead of piling up outcomes.
+        send, receive = anyio.create_memory_object_stream[ChunkOutcome[V]](self._options.max_concurrency)
+        raised: list[BaseException] = []
+
+        async def deliver(outcome: ChunkOutcome[V]) -> None:
+            # A consumer that left the block early wants no more outcomes.
+            with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
+                await send.send(outcome)
+
+        with self._store(endpoint, params, checkpoint) as store:
+            job = self.job(
+                endpoint, deliver, params=params, store=store, max_cost=max_cost, on_progress=on_progress
+            )
+
+            async def produce() -> None:
+                async with send:
+                    try:
+                        await job.run(targets)
+                    except JobAborted as exc:
+                        raised.append(exc)
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(produce)
+                try:
+                    async with receive:
+                        yield receive
+                finally:
+                    tg.cancel_scope.cancel()
+        if raised:
+            raise raised[0]
+
+    @contextmanager
+    def _store(
+        self, endpoint: Endpoint[Any], params: dict[str, Any] | None, checkpoint: str | Path | None
+    ) -> Iterator[Checkpoint | None]:
+        if checkpoint is None:
+            yield None
+            return
+        with Checkpoint(checkpoint, endpoint=endpoint.name, params=dict(params or {})) as store:
+            yield store
 
     def job(
         self,
         endpoint: Endpoint[V],
-        on_outcome: Callable[[ChunkOutcome[V]], None],
+        on_outcome: OutcomeSink[V],
         *,
         params: dict[str, Any] | None = None,
+        store: OutcomeStore | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> Job[V]:
-        """A :class:`Job` on this client's connection and settings (for streaming outcomes)."""
+        """A :class:`Job` on this client's connection and settings."""
+        if max_cost is not None:
+            _validate(**{**self._options.model_dump(), "max_cost": max_cost})
         options = self._options
         settings = JobSettings(
             url=self.base_url + endpoint.path,
@@ -260,6 +369,7 @@ class BulkClient:
             auth=self._credentials.auth,
             settings=settings,
             on_outcome=on_outcome,
+            store=store,
             on_progress=on_progress or self._on_progress,
             on_retry=self._on_retry,
             clock=self._clock,

@@ -17,11 +17,12 @@ value, a failure with its reason, or (when the job stopped early) an ``aborted``
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import anyio
 import httpx
@@ -45,6 +46,27 @@ log = logging.getLogger("dataforseo_bulk")
 
 #: A sync iterable (list, generator, open file) or an async iterable of target strings.
 Targets = Iterable[str] | AsyncIterable[str]
+#: Receives each outcome; may be a coroutine function (the job then waits for it: backpressure).
+OutcomeSink = Callable[["ChunkOutcome[V]"], Awaitable[None] | None]
+
+
+class OutcomeStore(Protocol):
+    """Where finished targets are kept between runs (a checkpoint), keyed by normalized target.
+
+    ``lookup`` returns the raw API item (or the failure) of each target already finished;
+    ``save`` records one chunk's finished targets in one transaction.
+    """
+
+    def lookup(self, targets: list[str]) -> dict[str, dict[str, Any] | TargetFailure]: ...
+
+    def save(
+        self,
+        chunk: ChunkRef | None,
+        items: dict[str, dict[str, Any]],
+        failed: dict[str, TargetFailure],
+        cost_usd: float,
+        calls: int,
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +104,10 @@ class RetryDetails:
     wait: float
 
 
+#: Failures a rerun would only repeat; the others (aborted, retries exhausted) are tried again.
+_FINISHED_FAILURES = frozenset({FailureKind.PERMANENT, FailureKind.MISSING, FailureKind.BAD_ITEM})
+
+
 class _Pending:
     """A normalized target sent or about to be sent, with every spelling that asked for it."""
 
@@ -106,12 +132,14 @@ class _Tally:
     retries: int = 0
     cost_usd: float = 0.0
     unknown_cost_calls: int = 0
+    resumed: int = 0
     chunks_done: int = 0
 
 
 @dataclass(slots=True)
 class _ChunkWork(Generic[V]):
     values: dict[str, V] = field(default_factory=dict)
+    items: dict[str, dict[str, Any]] = field(default_factory=dict)  # the API's items, for the store
     failed: dict[str, TargetFailure] = field(default_factory=dict)
     cost: float = 0.0
     calls: int = 0
@@ -128,7 +156,8 @@ class Job(Generic[V]):
         http: httpx.AsyncClient,
         auth: httpx.Auth,
         settings: JobSettings,
-        on_outcome: Callable[[ChunkOutcome[V]], None],
+        on_outcome: OutcomeSink[V],
+        store: OutcomeStore | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         on_retry: Callable[[RetryDetails], None] | None = None,
         clock: Clock = LOOP_CLOCK,
@@ -140,6 +169,7 @@ class Job(Generic[V]):
         self._auth = auth
         self._settings = settings
         self._on_outcome = on_outcome
+        self._store = store
         self._on_progress = on_progress
         self._on_retry = on_retry
         self._clock = clock
@@ -174,7 +204,9 @@ class Job(Generic[V]):
                     tg.start_soon(self._work, receive.clone())
                 receive.close()
         finally:
-            self._settle_unanswered()
+            # Shielded: on a cancellation from outside, what finished is still reported.
+            with anyio.CancelScope(shield=True):
+                await self._settle_unanswered()
         if self._abort is not None:
             raise self._abort
         return self.stats()
@@ -191,6 +223,7 @@ class Job(Generic[V]):
             retries=t.retries,
             cost_usd=round(t.cost_usd, 8),
             unknown_cost_calls=t.unknown_cost_calls,
+            resumed=t.resumed,
             elapsed=self._clock.now() - self._started,
         )
 
@@ -204,15 +237,36 @@ class Job(Generic[V]):
                 if self._abort is not None:
                     return
                 if self._accept(raw, buffer) and len(buffer) >= size:
+                    buffer = await self._resume(buffer)
+                    if len(buffer) < size:
+                        continue
                     index = next(indexes)
-                    self._flush_local()
+                    await self._flush_local()
                     if not await _hand_over(send, Chunk(index, buffer, f"{self._job_id}-{index}")):
                         return
                     buffer = []
+            buffer = await self._resume(buffer)
             if buffer and self._abort is None:
                 index = next(indexes)
                 await _hand_over(send, Chunk(index, buffer, f"{self._job_id}-{index}"))
-            self._flush_local()
+            await self._flush_local()
+
+    async def _resume(self, buffer: list[str]) -> list[str]:
+        """Answer from the store what an earlier run finished; return what is left to send."""
+        if self._store is None or not buffer:
+            return buffer
+        found = self._store.lookup(buffer)
+        if not found:
+            return buffer
+        work = _ChunkWork[V]()
+        for target, stored in found.items():
+            if isinstance(stored, TargetFailure):
+                work.failed[target] = stored
+            else:
+                self._take(target, stored, None, work)
+        self._tally.resumed += len(found)
+        await self._emit(None, work, save=False)
+        return [t for t in buffer if t not in found]
 
     def _accept(self, raw: str, buffer: list[str]) -> bool:
         """Take one input string; True if it added a new target to ``buffer``."""
@@ -252,7 +306,7 @@ class Job(Generic[V]):
                 # On a stop, what is unanswered stays pending and is settled as aborted.
                 with contextlib.suppress(_Stopped):
                     await self._answer_chunk(chunk, work)
-                self._emit(chunk.ref, work)
+                await self._emit(chunk.ref, work)
 
     async def _answer_chunk(self, chunk: Chunk, work: _ChunkWork[V]) -> None:
         todo: list[tuple[Chunk, int]] = [(chunk, 0)]
@@ -373,7 +427,7 @@ class Job(Generic[V]):
             key = item.get(key_field)
             if isinstance(key, str) and key in wanted:
                 wanted.discard(key)
-                self._take(key, item, part, work)
+                self._take(key, item, part.ref, work)
             else:
                 leftovers.append(item)
         if wanted and leftovers:
@@ -384,17 +438,22 @@ class Job(Generic[V]):
                 target = loose.pop(_loose(key), None) if isinstance(key, str) else None
                 if target is not None:
                     wanted.discard(target)
-                    self._take(target, item, part, work)
+                    self._take(target, item, part.ref, work)
         return [t for t in part.targets if t in wanted]
 
-    def _take(self, target: str, item: dict[str, Any], part: Chunk, work: _ChunkWork[V]) -> None:
+    def _take(self, target: str, item: dict[str, Any], ref: ChunkRef | None, work: _ChunkWork[V]) -> None:
         try:
             work.values[target] = self._endpoint.value(item)
+            work.items[target] = item
         except ItemError as exc:
-            work.failed[target] = TargetFailure(FailureKind.BAD_ITEM, str(exc), chunk=part.ref)
+            work.failed[target] = TargetFailure(FailureKind.BAD_ITEM, str(exc), chunk=ref)
 
     # --- output ----------------------------------------------------------------------
-    def _emit(self, ref: ChunkRef | None, work: _ChunkWork[V]) -> None:
+    async def _emit(self, ref: ChunkRef | None, work: _ChunkWork[V], *, save: bool = True) -> None:
+        if save and self._store is not None and (work.items or work.failed or work.calls):
+            # Committed before anyone hears of it: a crash after this point loses nothing paid for.
+            finished = {t: f for t, f in work.failed.items() if f.kind in _FINISHED_FAILURES}
+            self._store.save(ref, work.items, finished, work.cost, work.calls)
         values: dict[str, V] = {}
         failed: dict[str, TargetFailure] = {}
         for target, value in work.values.items():
@@ -407,15 +466,17 @@ class Job(Generic[V]):
             self._entries[target] = failure
             if isinstance(entry, _Pending):
                 failed.update(dict.fromkeys(entry.spellings, failure))
-        self._publish(ChunkOutcome(ref, values, failed, work.cost, work.calls))
+        await self._publish(ChunkOutcome(ref, values, failed, work.cost, work.calls))
 
-    def _publish(self, outcome: ChunkOutcome[V]) -> None:
+    async def _publish(self, outcome: ChunkOutcome[V]) -> None:
         tally = self._tally
         tally.ok += len(outcome.values)
         tally.failed += len(outcome.failed)
         if outcome.chunk is not None:
             tally.chunks_done += 1
-        self._on_outcome(outcome)
+        delivered = self._on_outcome(outcome)
+        if inspect.isawaitable(delivered):
+            await delivered
         if self._on_progress is not None:
             self._on_progress(
                 Progress(
@@ -428,15 +489,15 @@ class Job(Generic[V]):
                 )
             )
 
-    def _flush_local(self) -> None:
+    async def _flush_local(self) -> None:
         local = self._local
         if local.values or local.failed:
             self._local = _ChunkWork[V]()
-            self._publish(ChunkOutcome(None, local.values, local.failed))
+            await self._publish(ChunkOutcome(None, local.values, local.failed))
 
-    def _settle_unanswered(self) -> None:
+    async def _settle_unanswered(self) -> None:
         """Whatever was read and has no answer now is reported, never dropped."""
-        self._flush_local()
+        await self._flush_local()
         unanswered = [t for t, e in self._entries.items() if isinstance(e, _Pending)]
         if not unanswered:
             return
@@ -444,7 +505,7 @@ class Job(Generic[V]):
         reason = f"not answered: the job stopped first ({self._abort or 'cancelled'})"
         failure = TargetFailure(FailureKind.ABORTED, reason)
         work = _ChunkWork[V](failed=dict.fromkeys(unanswered, failure))
-        self._emit(None, work)
+        await self._emit(None, work)
 
     def _stop(self, reason: JobAborted, *, cancel: bool) -> None:
         if self._abort is None:

@@ -48,6 +48,7 @@ class JobStats:
     retries: int = 0
     cost_usd: float = 0.0  # sum of the `cost` of every answer
     unknown_cost_calls: int = 0  # calls whose answer never arrived: maybe billed, cost unknown
+    resumed: int = 0  # targets answered from a checkpoint, without a call
     elapsed: float = 0.0
 
 

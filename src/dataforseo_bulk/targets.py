@@ -50,6 +50,7 @@ Choices where the brief was silent
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -120,6 +121,12 @@ def normalize_target(raw: str) -> str | InvalidTarget:
             match = _FAST_PAGE.match(raw)
             if match is not None and match.end(1) - match.start(1) <= _MAX_HOST_LENGTH:
                 return raw
+        # Next most common: a plain domain with capitals or a line ending ("CNN.com\n").
+        text = raw.strip()
+        if len(text) <= _MAX_HOST_LENGTH:
+            text = text.lower()
+            if _FAST_HOST.fullmatch(text) is not None:
+                return text
     try:
         return _normalize(raw)
     except _Rejected as rejected:
@@ -381,6 +388,7 @@ def _check_ascii_host(host: str, *, page: bool) -> None:
         raise _Rejected(f"its last label '{labels[-1]}' is all digits, which a top-level domain never is")
 
 
+@functools.lru_cache(maxsize=1024)  # the punycode codec is slow pure Python; IDN TLDs repeat
 def _is_alabel(label: str) -> bool:
     """True for the canonical punycode of a printable, non-ASCII label (no IDNA 2008 checks)."""
     encoded = label[4:]

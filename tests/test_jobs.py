@@ -1,0 +1,131 @@
+"""Streaming and checkpoints, with the API mocked by respx (on a fake loop clock)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, ok, scripted, task_error
+from dataforseo_bulk import BULK_BACKLINKS, BudgetExceeded, BulkClient, ConfigurationError, RetryPolicy
+from dataforseo_bulk.endpoints import Endpoint, int_field
+
+pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
+
+
+def client(**knobs: object) -> BulkClient:
+    return BulkClient(LOGIN, PASSWORD, retry_policy=RetryPolicy.testing(), **knobs)  # type: ignore[arg-type]
+
+
+def domains(n: int) -> list[str]:
+    return [f"site{i}.example.com" for i in range(n)]
+
+
+async def test_stream_yields_every_target_once_in_completion_order(api: FakeAPI) -> None:
+    targets = [*domains(2500), "bad target", "SITE1.example.com"]
+    seen: dict[str, int] = {}
+    failed: set[str] = set()
+    async with client() as c, c.stream(targets) as outcomes:
+        async for outcome in outcomes:
+            assert not (set(outcome.values) & set(seen))  # nobody twice
+            seen.update(outcome.values)
+            failed.update(outcome.failed)
+    assert seen == {
+        **{t: backlinks_of(t) for t in domains(2500)},
+        "SITE1.example.com": backlinks_of("site1.example.com"),
+    }
+    assert failed == {"bad target"}
+
+
+async def test_leaving_a_stream_early_stops_the_job(api: FakeAPI) -> None:
+    api.latency = 1.0
+    async with client(chunk_size=10, max_concurrency=2) as c:
+        async with c.stream(domains(10_000)) as outcomes:
+            async for _ in outcomes:
+                break
+    assert len(api.calls) <= 4  # what was in flight, not the 1000 chunks
+
+
+async def test_stream_raises_job_aborted_after_the_outcomes_it_paid_for(api: FakeAPI) -> None:
+    got = 0
+    async with client(max_concurrency=1, max_cost=0.12) as c:
+        with pytest.raises(BudgetExceeded) as caught:
+            async with c.stream(domains(5000)) as outcomes:
+                async for outcome in outcomes:
+                    got += len(outcome.values)
+    assert got == 2000 and len(api.calls) == 2
+    assert caught.value.result is None  # a stream hands its outcomes out as they come
+
+
+async def test_checkpoint_rerun_sends_only_what_is_not_finished(api: FakeAPI, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "job.sqlite"
+    targets = domains(5000)
+    async with client(max_concurrency=1) as c:
+        with pytest.raises(BudgetExceeded):
+            await c.bulk_backlinks(targets, checkpoint=checkpoint, max_cost=0.12)  # two chunks fit
+    first_run = list(api.sent_targets)
+    assert len(first_run) == 2000
+
+    async with client() as c:
+        result = await c.bulk_backlinks(targets, checkpoint=checkpoint)
+    second_run = api.sent_targets[2000:]
+    assert dict(result) == {t: backlinks_of(t) for t in targets}
+    assert not set(first_run) & set(second_run)  # nothing bought twice
+    assert len(second_run) == 3000
+    assert result.stats.resumed == 2000
+
+    async with client() as c:  # a third run: nothing left to ask
+        again = await c.bulk_backlinks(targets, checkpoint=checkpoint)
+    assert len(api.sent_targets) == 5000 and dict(again) == dict(result)
+
+
+async def test_checkpoint_keeps_permanent_failures_and_retries_exhausted_ones(
+    api: FakeAPI, tmp_path: Path
+) -> None:
+    checkpoint = tmp_path / "job.sqlite"
+    first_run = True
+
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if targets == ["perm.com"]:
+            return task_error(40506, "Unknown Fields in POST Data.")
+        if targets == ["flaky.com"] and first_run:
+            return task_error(50000, "Internal Error.")
+        return ok(targets)
+
+    api.respond = respond
+    async with client(chunk_size=1, max_concurrency=1) as c:
+        first = await c.bulk_backlinks(["perm.com", "flaky.com"], checkpoint=checkpoint)
+    assert set(first.failed) == {"perm.com", "flaky.com"}
+    calls_before = len(api.calls)
+    first_run = False
+    async with client(chunk_size=1, max_concurrency=1) as c:
+        second = await c.bulk_backlinks(["perm.com", "flaky.com"], checkpoint=checkpoint)
+    # The permanent failure is remembered (not paid again); the transient one is tried again.
+    assert [call.targets for call in api.calls[calls_before:]] == [["flaky.com"]]
+    assert second.failed["perm.com"].code == 40506
+    assert second["flaky.com"] == backlinks_of("flaky.com")
+
+
+async def test_checkpoint_of_another_job_is_refused(api: FakeAPI, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "job.sqlite"
+    async with client() as c:
+        await c.bulk_backlinks(["a.com"], checkpoint=checkpoint)
+        other: Endpoint[int] = Endpoint("bulk_ranks", int_field("rank"))
+        with pytest.raises(ConfigurationError, match="another job"):
+            await c.run(other, ["a.com"], checkpoint=checkpoint)
+        with pytest.raises(ConfigurationError, match="another job"):
+            await c.run(
+                BULK_BACKLINKS, ["a.com"], params={"rank_scale": "one_hundred"}, checkpoint=checkpoint
+            )
+    assert len(api.calls) == 1
+
+
+async def test_checkpoint_never_holds_credentials(api: FakeAPI, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "job.sqlite"
+    api.respond = scripted(lambda t: task_error(40506, "Unknown Fields."))
+    async with client() as c:
+        await c.bulk_backlinks(domains(10), checkpoint=checkpoint)
+    for path in tmp_path.iterdir():
+        content = path.read_bytes()
+        assert PASSWORD.encode() not in content and LOGIN.encode() not in content

@@ -8,6 +8,7 @@ the endpoint turns each into its value when it is matched to a target.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +22,7 @@ class Answer:
     envelope_message: str = ""
     task_code: int | None = None
     task_message: str = ""
-    cost: float = 0.0
+    cost: float | None = None  # USD as reported; None when the answer did not say (or said nonsense)
     items: list[dict[str, Any]] | None = None
     error: str | None = None
 
@@ -37,13 +38,13 @@ class Answer:
 
     @property
     def cost_known(self) -> bool:
-        return self.envelope_code is not None
+        return self.cost is not None
 
 
 def encode_task(targets: list[str], tag: str, params: dict[str, Any]) -> bytes:
     """The POST body: a JSON array holding exactly one task (live endpoints take one)."""
-    task: dict[str, Any] = {"targets": targets, "tag": tag}
-    task.update(params)
+    # targets and tag last: no parameter may replace the chunk's own (the client refuses them too).
+    task: dict[str, Any] = {**params, "targets": targets, "tag": tag}
     return json.dumps([task], separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -51,7 +52,7 @@ def parse_answer(http_status: int, content: bytes) -> Answer:
     """Read an answer body; anything unreadable becomes an ``Answer`` with ``error`` set."""
     try:
         envelope = json.loads(content)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         if http_status == 200:
             return Answer(http_status, error=f"malformed JSON in an HTTP 200 answer ({len(content)} bytes)")
         return Answer(http_status)
@@ -84,13 +85,14 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _cost(envelope: dict[str, Any], task: dict[str, Any] | None) -> float:
+def _cost(envelope: dict[str, Any], task: dict[str, Any] | None) -> float | None:
     # The envelope's cost is "total tasks cost"; fall back to the task's if it is missing.
+    # json.loads accepts NaN and Infinity: such a cost is no cost at all (the budget would break).
     for source in (envelope, task or {}):
         cost = source.get("cost")
-        if isinstance(cost, int | float) and not isinstance(cost, bool):
+        if isinstance(cost, int | float) and not isinstance(cost, bool) and math.isfinite(cost) and cost >= 0:
             return float(cost)
-    return 0.0
+    return None
 
 
 def _items(task: dict[str, Any]) -> list[dict[str, Any]] | None:

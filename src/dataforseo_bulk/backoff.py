@@ -8,6 +8,7 @@ check how often a call was retried without waiting for it.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ class RetryPolicy:
             raise ConfigurationError(
                 f"max_retries={self.max_retries!r}: give a whole number >= 0 (0 turns retries off)"
             )
+        if not (math.isfinite(self.initial) and math.isfinite(self.maximum) and math.isfinite(self.exp_base)):
+            raise ConfigurationError("backoff initial, maximum and exp_base must be finite numbers")
         if self.initial < 0 or self.maximum < self.initial:
             raise ConfigurationError(
                 f"backoff initial={self.initial!r}, maximum={self.maximum!r}: need 0 <= initial <= maximum"
@@ -50,5 +53,8 @@ class RetryPolicy:
 
     def wait(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1 = the first retry)."""
-        base = min(self.maximum, self.initial * self.exp_base ** (retry - 1))
+        try:
+            base = min(self.maximum, self.initial * self.exp_base ** (retry - 1))
+        except OverflowError:  # a very late retry: the cap is the answer
+            base = self.maximum
         return base * (1.0 - self.jitter * self.random())

@@ -2,9 +2,10 @@
 
 The API signals at three levels and each is checked on its own: the HTTP status, the
 envelope ``status_code`` and the task ``status_code``. (An HTTP 500 carrying a complete
-"Ok." answer exists, and it was paid for.) Every code the reference names is in
-:data:`CODE_CLASSES`; a code that is not is *unknown* and fails closed: never retried (a
-retry is a new paid call), never taken as success.
+"Ok." answer exists, and it was paid for.) Every code the reference names for live calls is
+in :data:`CODE_CLASSES` (the task-queue codes 20100, 40601 and 40602 are not: a live call
+never returns them). A code that is not there is *unknown* and fails closed: never retried
+(a retry is a new paid call), never taken as success.
 """
 
 from __future__ import annotations

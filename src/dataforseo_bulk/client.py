@@ -352,6 +352,11 @@ class BulkClient:
         """A :class:`Job` on this client's connection and settings."""
         if max_cost is not None:
             _validate(**{**self._options.model_dump(), "max_cost": max_cost})
+        reserved = {"targets", "tag"} & set(params or {})
+        if reserved:
+            raise ConfigurationError(
+                f"params may not set {sorted(reserved)}: the client fills targets and tag of every call itself"
+            )
         options = self._options
         settings = JobSettings(
             url=self.base_url + endpoint.path,

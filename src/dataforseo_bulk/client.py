@@ -18,6 +18,7 @@ from typing import Annotated, Any, TypeVar, overload
 
 import anyio
 import httpx
+from anyio.streams.memory import MemoryObjectReceiveStream
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._constants import (
@@ -40,7 +41,7 @@ from .endpoints import BULK_BACKLINKS, Endpoint
 from .engine import ChunkOutcome, Job, JobSettings, OutcomeSink, OutcomeStore, RetryDetails, Targets
 from .errors import ConfigurationError, JobAborted
 from .pacing import LOOP_CLOCK, Clock
-from .result import BulkResult, Progress, TargetFailure
+from .result import BulkResult, JobStats, Progress, TargetFailure
 
 V = TypeVar("V")
 
@@ -126,6 +127,26 @@ class _Credentials:
 
     def __repr__(self) -> str:
         return f"<credentials login={self.login!r} password=***>"
+
+
+class OutcomeStream(AsyncIterator[ChunkOutcome[V]]):
+    """The outcomes of one streamed job, in completion order; ``stats()`` at any time."""
+
+    def __init__(self, receive: MemoryObjectReceiveStream[ChunkOutcome[V]], job: Job[V]) -> None:
+        self._receive = receive
+        self._job = job
+
+    def __aiter__(self) -> OutcomeStream[V]:
+        return self
+
+    async def __anext__(self) -> ChunkOutcome[V]:
+        try:
+            return await self._receive.receive()
+        except anyio.EndOfStream:
+            raise StopAsyncIteration from None
+
+    def stats(self) -> JobStats:
+        return self._job.stats()
 
 
 class BulkClient:
@@ -252,7 +273,7 @@ class BulkClient:
         checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-    ) -> AbstractAsyncContextManager[AsyncIterator[ChunkOutcome[int]]]: ...
+    ) -> AbstractAsyncContextManager[OutcomeStream[int]]: ...
 
     @overload
     def stream(
@@ -264,7 +285,7 @@ class BulkClient:
         checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-    ) -> AbstractAsyncContextManager[AsyncIterator[ChunkOutcome[V]]]: ...
+    ) -> AbstractAsyncContextManager[OutcomeStream[V]]: ...
 
     def stream(
         self,
@@ -275,7 +296,7 @@ class BulkClient:
         checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-    ) -> AbstractAsyncContextManager[AsyncIterator[ChunkOutcome[Any]]]:
+    ) -> AbstractAsyncContextManager[OutcomeStream[Any]]:
         """Per-chunk outcomes in completion order, input read lazily, memory bounded::
 
             async with client.stream(targets, checkpoint="job.sqlite") as outcomes:
@@ -297,7 +318,7 @@ class BulkClient:
         checkpoint: str | Path | None,
         max_cost: float | None,
         on_progress: Callable[[Progress], None] | None,
-    ) -> AsyncIterator[AsyncIterator[ChunkOutcome[V]]]:
+    ) -> AsyncIterator[OutcomeStream[V]]:
         # A small buffer: a slow consumer holds the workers back instead of piling up outcomes.
         send, receive = anyio.create_memory_object_stream[ChunkOutcome[V]](self._options.max_concurrency)
         raised: list[BaseException] = []
@@ -323,7 +344,7 @@ class BulkClient:
                 tg.start_soon(produce)
                 try:
                     async with receive:
-                        yield receive
+                        yield OutcomeStream(receive, job)
                 finally:
                     tg.cancel_scope.cancel()
         if raised:
@@ -355,7 +376,7 @@ class BulkClient:
         reserved = {"targets", "tag"} & set(params or {})
         if reserved:
             raise ConfigurationError(
-                f"params may not set {sorted(reserved)}: the client fills targets and tag of every call itself"
+                f"params may not set {sorted(reserved)}: the client fills in targets and tag of each call"
             )
         options = self._options
         settings = JobSettings(

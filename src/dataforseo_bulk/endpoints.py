@@ -26,6 +26,9 @@ class Endpoint(Generic[V]):
     value: Callable[[dict[str, Any]], V]  # item -> what the caller gets; raises ItemError
     key_field: str = "target"  # the item field that echoes the target as sent
     max_targets: int = MAX_CHUNK_SIZE
+    #: A second per-call limit: at most this many distinct ``root_domain(target)`` per call.
+    max_root_domains: int | None = None
+    root_domain: Callable[[str], str] | None = None
 
     @property
     def path(self) -> str:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any, Generic, Protocol, TypeVar
@@ -33,7 +33,7 @@ from .answer import Answer, encode_task
 from .api import post_task
 from .backoff import RetryPolicy
 from .budget import Budget, call_cost
-from .chunks import Chunk, ChunkRef, halves
+from .chunks import Chunk, ChunkBuilder, ChunkRef, halves
 from .classify import Action, Decision, Kind, classify
 from .endpoints import Endpoint, ItemError
 from .errors import BudgetExceeded, FatalAnswer, FatalAPIError, JobAborted
@@ -229,27 +229,45 @@ class Job(Generic[V]):
 
     # --- input -----------------------------------------------------------------------
     async def _produce(self, targets: Targets, send: ObjectSendStream[Chunk]) -> None:
-        size = self._settings.chunk_size
+        endpoint = self._endpoint
+        builder = ChunkBuilder(
+            self._settings.chunk_size, group_of=endpoint.root_domain, max_groups=endpoint.max_root_domains
+        )
         indexes = count()
-        buffer: list[str] = []
         async with send:
             async for raw in _each(targets):
                 if self._abort is not None:
                     return
-                if self._accept(raw, buffer) and len(buffer) >= size:
-                    buffer = await self._resume(buffer)
-                    if len(buffer) < size:
-                        continue
-                    index = next(indexes)
-                    await self._flush_local()
-                    if not await _hand_over(send, Chunk(index, buffer, f"{self._job_id}-{index}")):
-                        return
-                    buffer = []
-            buffer = await self._resume(buffer)
-            if buffer and self._abort is None:
-                index = next(indexes)
-                await _hand_over(send, Chunk(index, buffer, f"{self._job_id}-{index}"))
+                target = self._accept(raw)
+                if target is None:
+                    continue
+                if not builder.fits(target) and not await self._dispatch(builder, send, indexes):
+                    return
+                builder.add(target)
+                if builder.full and not await self._dispatch(builder, send, indexes, only_if_full=True):
+                    return
+            if self._abort is None:
+                await self._dispatch(builder, send, indexes)
             await self._flush_local()
+
+    async def _dispatch(
+        self,
+        builder: ChunkBuilder,
+        send: ObjectSendStream[Chunk],
+        indexes: Iterator[int],
+        *,
+        only_if_full: bool = False,
+    ) -> bool:
+        """Send the builder's chunk (less what a checkpoint already holds); False if nobody takes it."""
+        targets = await self._resume(builder.take())
+        if only_if_full and len(targets) < builder.size:
+            builder.refill(targets)  # the checkpoint answered some: keep filling
+            return True
+        if not targets:
+            return True
+        await self._flush_local()
+        index = next(indexes)
+        return await _hand_over(send, Chunk(index, targets, f"{self._job_id}-{index}"))
 
     async def _resume(self, buffer: list[str]) -> list[str]:
         """Answer from the store what an earlier run finished; return what is left to send."""
@@ -268,25 +286,24 @@ class Job(Generic[V]):
         await self._emit(None, work, save=False)
         return [t for t in buffer if t not in found]
 
-    def _accept(self, raw: str, buffer: list[str]) -> bool:
-        """Take one input string; True if it added a new target to ``buffer``."""
+    def _accept(self, raw: str) -> str | None:
+        """Take one input string; return it normalized if it is a target not seen before."""
         if not isinstance(raw, str):
             raw = repr(raw)  # not ours to crash on: report it under a printable key
         if raw in self._seen:
             self._tally.duplicate += 1
-            return False
+            return None
         self._seen.add(raw)
         self._tally.targets += 1
         target = normalize_target(raw)
         if isinstance(target, InvalidTarget):
             self._tally.invalid += 1
             self._local.failed[raw] = TargetFailure(FailureKind.INVALID, target.reason)
-            return False
+            return None
         entry = self._entries.get(target)
         if entry is None:
             self._entries[target] = _Pending(raw)
-            buffer.append(target)
-            return True
+            return target
         self._tally.duplicate += 1
         if isinstance(entry, _Pending):
             entry.spellings.append(raw)
@@ -294,7 +311,7 @@ class Job(Generic[V]):
             self._local.failed[raw] = entry
         else:
             self._local.values[raw] = entry
-        return False
+        return None
 
     # --- workers ---------------------------------------------------------------------
     async def _work(self, receive: ObjectReceiveStream[Chunk]) -> None:

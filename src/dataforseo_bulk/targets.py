@@ -9,7 +9,8 @@ Everything here is pure (no I/O) and never raises for any input.
 Normal form
     * surrounding whitespace trimmed; no whitespace, control, invisible (format), surrogate,
       private-use or unassigned character anywhere inside (exactly: every character is
-      ``str.isprintable()`` and none is a space; spaces in a path must be written ``%20``);
+      ``str.isprintable()`` or is one of the joiners U+200C/U+200D, and none is a space; spaces
+      in a path must be written ``%20``);
     * the host lowercased, an internationalised host converted to punycode, one trailing dot
       removed (for page hosts too, so a page's host and the same domain given alone agree);
     * a page keeps its scheme lowercased and everything after the host (port, path, query,
@@ -84,6 +85,10 @@ _AUTHORITY_END: Final = "/?#"
 _DOMAIN_END: Final = "/?#\\"
 _SLASHES: Final = "/\\"
 _CONTROL_NAMES: Final = {"\t": "tab", "\n": "line feed", "\r": "carriage return", "\x00": "null"}
+# The two format characters that real text needs: IDNA 2008 allows them in context (Persian,
+# Indic scripts) and they join emoji sequences in paths. Every other format character (U+200B
+# zero width space, U+FEFF byte order mark, bidi controls ...) is an invisible copy-paste accident.
+_JOINERS: Final = frozenset("\u200c\u200d")
 _LDH: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 
 
@@ -174,7 +179,7 @@ def _normalize(raw: object) -> str:
             f"the target is {len(text)} characters long, over the limit of {MAX_TARGET_LENGTH}: "
             "shorten it (for a page, drop tracking parameters or the fragment)"
         )
-    if not text.isprintable() or " " in text:
+    if not text.isprintable() or " " in text:  # a quick sufficient test; the loop below decides
         _reject_bad_character(raw)
     prefix = text[:8].lower()
     if prefix.startswith("https://"):
@@ -185,15 +190,15 @@ def _normalize(raw: object) -> str:
 
 
 def _reject_bad_character(raw: str) -> None:
+    """Reject the first character of the trimmed ``raw`` that a target may not contain, if any."""
+    text = raw.strip()
     offset = len(raw) - len(raw.lstrip())
-    for index in range(offset, len(raw)):
-        char = raw[index]
-        if char == " " or not char.isprintable():
+    for index, char in enumerate(text):
+        if char == " " or not (char.isprintable() or char in _JOINERS):
             raise _Rejected(
-                f"contains {_describe_char(char)} at position {index + 1}: remove it (a target has no "
-                "whitespace, control or invisible characters inside; write a space in a URL as %20)"
+                f"contains {_describe_char(char)} at position {offset + index + 1}: remove it (a target "
+                "has no whitespace, control or invisible characters inside; write a space in a URL as %20)"
             )
-    raise AssertionError("unreachable: no bad character found")  # pragma: no cover
 
 
 def _describe_char(char: str) -> str:
@@ -252,7 +257,7 @@ def _normalize_domain(text: str) -> str:
         scheme = text.partition("://")[0]
         if _SCHEME.fullmatch(scheme):
             raise _Rejected(
-                f"'{_show(scheme)}://' URLs are not supported: a page must be an absolute http:// or "
+                f"the scheme '{_show(scheme)}://' is not supported: a page must be an absolute http:// or "
                 "https:// URL, and a domain has no scheme"
             )
     if text.startswith(("//", "\\\\")):
@@ -283,7 +288,7 @@ def _normalize_domain(text: str) -> str:
             )
         if _SCHEME.fullmatch(head):
             raise _Rejected(
-                f"'{_show(head)}:' targets are not supported: a page must be an absolute http:// or "
+                f"the scheme '{_show(head)}:' is not supported: a page must be an absolute http:// or "
                 "https:// URL, and a domain has no scheme"
             )
     if end < len(text):
@@ -390,14 +395,25 @@ def _check_ascii_host(host: str, *, page: bool) -> None:
 
 @functools.lru_cache(maxsize=1024)  # the punycode codec is slow pure Python; IDN TLDs repeat
 def _is_alabel(label: str) -> bool:
-    """True for the canonical punycode of a printable, non-ASCII label (no IDNA 2008 checks)."""
+    """True for the canonical punycode of a non-ASCII label that UTS #46 would leave as it is.
+
+    That is the check browsers apply (UTS #46 mapping, not the IDNA 2008 code point table).
+    """
     encoded = label[4:]
     try:
         decoded = encoded.encode("ascii").decode("punycode")
         canonical = decoded.encode("punycode").decode("ascii")
-    except (UnicodeError, ValueError, OverflowError):
+        mapped = idna.uts46_remap(decoded, std3_rules=True)
+    except (UnicodeError, ValueError, OverflowError):  # idna.IDNAError is a UnicodeError
         return False
-    return not decoded.isascii() and decoded.isprintable() and canonical == encoded
+    return (
+        canonical == encoded
+        and mapped == decoded  # lowercase, NFC, no disallowed code point
+        and not decoded.isascii()
+        and all(char.isprintable() or char in _JOINERS for char in decoded)
+        and not decoded.startswith("-")
+        and not decoded.endswith("-")
+    )
 
 
 def _is_ipv4_octet(label: str) -> bool:

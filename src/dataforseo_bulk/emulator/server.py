@@ -1,0 +1,255 @@
+"""Serving the emulator over loopback with uvicorn: in a running event loop, or from the CLI.
+
+uvicorn is an optional extra (``pip install 'dataforseo-bulk[emulator]'``) and is imported only
+here, inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator, Generator, Sequence
+from typing import Final
+
+from .app import ConnectionDropped, create_app
+from .config import DEFAULT_PASSWORD, EmulatorConfig
+from .faults import FAULT_DESCRIPTIONS, FAULT_KINDS
+from .ledger import Ledger
+
+PASSWORD_ENV: Final = "DATAFORSEO_EMULATOR_PASSWORD"
+DEFAULT_PORT: Final = 8765
+#: On exit, requests still running after this many seconds are cancelled (a ``slow`` fault
+#: would otherwise hold shutdown for ``slow_seconds``).
+GRACEFUL_SHUTDOWN_SECONDS: Final = 2
+_INSTALL_HINT: Final = "the emulator server needs uvicorn: pip install 'dataforseo-bulk[emulator]'"
+
+
+class _HideEmulatedDrops(logging.Filter):
+    """uvicorn logs an app exception as an error; a ``drop`` fault is not one."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], ConnectionDropped))
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.set_inheritable(True)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    config: EmulatorConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    ledger: Ledger | None = None,
+) -> AsyncIterator[str]:
+    """Run the emulator in the current (asyncio) event loop; yields its base URL.
+
+    The socket is bound before uvicorn starts, so ``port=0`` works and the URL is known when
+    the block starts. Leaving the block stops the server. Signals are left to the caller.
+    """
+    try:
+        import uvicorn
+    except ImportError as error:
+        raise ImportError(_INSTALL_HINT) from error
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Generator[None, None, None]:
+            yield  # the host program owns signal handling
+
+    sock = _bind(host, port)
+    server = Server(
+        uvicorn.Config(
+            create_app(config, ledger),
+            interface="asgi3",
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            server_header=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        )
+    )
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    hide_drops = _HideEmulatedDrops()
+    uvicorn_errors.addFilter(hide_drops)
+    running = asyncio.create_task(server.serve(sockets=[sock]), name="dataforseo-emulator")
+    try:
+        while not server.started:
+            if running.done():
+                raise RuntimeError(f"the emulator could not start on {host}:{port}")
+            await asyncio.sleep(0.005)
+        yield _url(sock)
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(SystemExit):  # uvicorn exits this way when startup fails
+            await running
+        sock.close()
+        uvicorn_errors.removeFilter(hide_drops)
+
+
+# --- the command line --------------------------------------------------------------------
+
+
+def parse_rate(text: str) -> tuple[int, float] | None:
+    """``LIMIT/SECONDS`` (``2000/60``) → ``(2000, 60.0)``; ``none`` → no rate limit."""
+    if text.strip().lower() in ("none", "off", "unlimited"):
+        return None
+    limit, slash, period = text.partition("/")
+    try:
+        parsed = (int(limit), float(period) if slash else 60.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected LIMIT/SECONDS such as 2000/60, or none; got {text!r}"
+        ) from None
+    if parsed[0] < 1 or parsed[1] <= 0:
+        raise argparse.ArgumentTypeError(f"LIMIT must be >= 1 and SECONDS > 0; got {text!r}")
+    return parsed
+
+
+def parse_concurrency(text: str) -> int | None:
+    """A positive int, or ``none`` for no limit."""
+    if text.strip().lower() in ("none", "off", "unlimited"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of requests >= 1, or none; got {text!r}")
+    return value
+
+
+def parse_faults(text: str) -> frozenset[str]:
+    """A comma list of fault kinds (``http500,drop``), ``all`` or ``none``."""
+    if text.strip().lower() == "all":
+        return FAULT_KINDS
+    if text.strip().lower() == "none":
+        return frozenset()
+    names = frozenset(name.strip() for name in text.split(",") if name.strip())
+    unknown = sorted(names - FAULT_KINDS)
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown fault kind(s) {', '.join(unknown)}; choose from {', '.join(sorted(FAULT_KINDS))}"
+        )
+    return names
+
+
+def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+    """The emulator's flags, added to ``parser`` (e.g. a ``dataforseo-bulk emulate`` subparser) or
+    to a new parser. Defaults mirror the real account limits: 2000 calls/60 s, 30 at once."""
+    if parser is None:
+        parser = argparse.ArgumentParser(
+            prog="python -m dataforseo_bulk.emulator",
+            description="A local stand-in for DataForSEO's bulk Backlinks endpoints.",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+    if parser.epilog is None:
+        faults_help = "\n".join(f"  {name:15} {text}" for name, text in sorted(FAULT_DESCRIPTIONS.items()))
+        parser.epilog = f"fault kinds:\n{faults_help}"
+        if parser.formatter_class is argparse.HelpFormatter:  # keep the list one kind per line
+            parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    add("--port", type=int, default=DEFAULT_PORT, help="port, 0 for any free one (default: %(default)s)")
+    add("--rate", type=parse_rate, default=(2000, 60.0), metavar="LIMIT/SECONDS",
+        help="accepted calls per sliding window, or none (default: 2000/60)")  # fmt: skip
+    add("--concurrency", type=parse_concurrency, default=30, metavar="N",
+        help="requests processed at once, or none (default: %(default)s)")  # fmt: skip
+    add("--latency-ms", type=float, default=0.0, help="added latency per call (default: %(default)s)")
+    add("--jitter-ms", type=float, default=0.0, help="uniform ± jitter on the latency (default: %(default)s)")
+    add("--fault-rate", type=float, default=0.0, help="probability of a fault per good call (default: 0)")
+    add("--faults", type=parse_faults, default=FAULT_KINDS, metavar="KIND,KIND",
+        help="fault kinds to draw from, all or none (default: all)")  # fmt: skip
+    add("--seed", type=int, default=None, help="seed for faults, jitter and task ids")
+    add(
+        "--slow-seconds",
+        type=float,
+        default=200.0,
+        help="how long the slow fault waits (default: %(default)s)",
+    )
+    add("--login", default="emulator", help="API login to accept (default: %(default)s)")
+    add("--password", default=os.environ.get(PASSWORD_ENV, DEFAULT_PASSWORD),
+        help=f"API password to accept (default: ${PASSWORD_ENV} or {DEFAULT_PASSWORD})")  # fmt: skip
+    add("--ledger", default=None, metavar="PATH", help="SQLite ledger file (default: in a new temp dir)")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    """The :class:`EmulatorConfig` for parsed :func:`build_parser` flags (``ValueError`` if invalid)."""
+    rate: tuple[int, float] | None = args.rate
+    return EmulatorConfig(
+        login=args.login,
+        password=args.password,
+        rate_limit=rate[0] if rate else None,
+        rate_period=rate[1] if rate else 60.0,
+        max_concurrency=args.concurrency,
+        latency_ms=args.latency_ms,
+        jitter_ms=args.jitter_ms,
+        fault_rate=args.fault_rate,
+        faults=args.faults,
+        seed=args.seed,
+        slow_seconds=args.slow_seconds,
+    )
+
+
+async def serve_until_signalled(config: EmulatorConfig, *, host: str, port: int, ledger: Ledger) -> None:
+    """Serve, announce the URL on stdout, and return on SIGINT or SIGTERM."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+    try:
+        async with serve(config, host=host, port=port, ledger=ledger) as url:
+            print(f"serving DataForSEO emulator on {url} (ledger: {ledger.path})", flush=True)
+            await stop.wait()
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m dataforseo_bulk.emulator``: serve until interrupted; 0 on a clean exit."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as error:
+        parser.error(str(error))
+    ledger = Ledger(args.ledger)
+    try:
+        asyncio.run(serve_until_signalled(config, host=args.host, port=args.port, ledger=ledger))
+    except ImportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"error: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # platforms without loop signal handlers
+        pass
+    finally:
+        ledger.close()
+    return 0

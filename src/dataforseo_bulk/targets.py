@@ -33,8 +33,8 @@ Choices where the brief was silent
     * An ``xn--`` label typed by the caller is taken as the wire form it already is: it must be
       the canonical punycode of a non-ASCII label, but is not re-checked against IDNA 2008, so
       names registered under IDNA 2003 (emoji domains like ``xn--i-7iq.ws``) stay reachable.
-    * A non-``str`` input gives an :class:`InvalidTarget` whose ``raw`` is the input's ``repr()``
-      (truncated), so ``raw`` is always a ``str``.
+    * A non-``str`` input gives an :class:`InvalidTarget` whose ``raw`` is the input's
+      ``reprlib.repr()`` (bounded in size), so ``raw`` is always a ``str``.
 """
 
 # Why the ``idna`` package and not Python's built-in ``"idna"`` codec: the codec implements
@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import functools
 import re
+import reprlib
 import unicodedata
 from dataclasses import dataclass
 from typing import Final
@@ -96,7 +97,7 @@ _LDH: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 class InvalidTarget:
     """A caller's target that will not be sent, and why."""
 
-    raw: str  # the caller's string, exactly as given (a non-str input: its repr)
+    raw: str  # the caller's string, exactly as given (a non-str input: its bounded repr)
     reason: str  # human sentence saying what is wrong and how to fix it
 
 
@@ -135,10 +136,10 @@ def normalize_target(raw: str) -> str | InvalidTarget:
     try:
         return _normalize(raw)
     except _Rejected as rejected:
-        return InvalidTarget(raw if isinstance(raw, str) else _show(repr(raw)), rejected.reason)
+        return InvalidTarget(raw if isinstance(raw, str) else _safe_repr(raw), rejected.reason)
     except Exception as exc:  # pragma: no cover - a bug here must not take down a whole job
         return InvalidTarget(
-            raw if isinstance(raw, str) else _show(repr(raw)),
+            raw if isinstance(raw, str) else _safe_repr(raw),
             f"could not be parsed ({type(exc).__name__}); please report this target as a bug",
         )
 
@@ -282,10 +283,12 @@ def _normalize_domain(text: str) -> str:
                 f"'{head.lower()}://{_show(text[colon + 1 :].lstrip(_SLASHES))}'"
             )
         if (after.isascii() and after.isdecimal()) or "." in head:
-            raise _Rejected(
-                f"a domain has no port: give '{_show(head)}', or a page as an absolute URL "
-                f"'https://{_show(text)}/'"
+            page = (
+                f", or a page as an absolute URL 'https://{_show(text)}/'"
+                if after.isascii() and after.isdecimal()
+                else ""
             )
+            raise _Rejected(f"a domain has no port: give '{_show(head)}'{page}")
         if _SCHEME.fullmatch(head):
             raise _Rejected(
                 f"the scheme '{_show(head)}:' is not supported: a page must be an absolute http:// or "
@@ -418,6 +421,14 @@ def _is_alabel(label: str) -> bool:
 
 def _is_ipv4_octet(label: str) -> bool:
     return len(label) <= 3 and (label == "0" or not label.startswith("0")) and int(label) <= 255
+
+
+def _safe_repr(value: object) -> str:
+    """A short repr of a non-str input: bounded in size, and never raising."""
+    try:
+        return reprlib.repr(value)
+    except Exception:  # pragma: no cover - reprlib already guards instances' own __repr__
+        return f"<{type(value).__name__}>"
 
 
 def _show(text: str, limit: int = _SHOW_LIMIT) -> str:

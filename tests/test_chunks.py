@@ -4,20 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from dataforseo_bulk.chunks import ChunkBuilder, batched, halves
+from dataforseo_bulk.chunks import batched, cut_chunk, halves
 
 
-def form(targets: list[str], builder: ChunkBuilder) -> list[list[str]]:
-    """Drive a builder the way the engine does and return the chunks it makes."""
+def form(targets: list[str], size: int, group_of=None, max_groups=None, batch: int = 3) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """Feed ``targets`` in batches and cut chunks the way the engine does; return the chunks."""
     chunks: list[list[str]] = []
-    for target in targets:
-        if not builder.fits(target):
-            chunks.append(builder.take())
-        builder.add(target)
-        if builder.full:
-            chunks.append(builder.take())
-    if builder.targets:
-        chunks.append(builder.take())
+    pending: list[str] = []
+    for start in range(0, len(targets), batch):
+        pending.extend(targets[start : start + batch])
+        while cut := cut_chunk(pending, size, group_of, max_groups):
+            chunks.append(pending[:cut])
+            pending = pending[cut:]
+    while pending:
+        cut = cut_chunk(pending, size, group_of, max_groups, final=True)
+        chunks.append(pending[:cut])
+        pending = pending[cut:]
     return chunks
 
 
@@ -31,7 +33,7 @@ def last_label(target: str) -> str:
 )
 def test_size_limit(n: int, size: int, expected_sizes: list[int]) -> None:
     targets = [f"t{i}.com" for i in range(n)]
-    chunks = form(targets, ChunkBuilder(size))
+    chunks = form(targets, size, batch=max(1, size // 2))
     assert [len(c) for c in chunks] == expected_sizes
     assert [t for c in chunks for t in c] == targets  # nothing lost, order kept
 
@@ -47,15 +49,14 @@ def test_size_limit(n: int, size: int, expected_sizes: list[int]) -> None:
     ids=["third group starts a chunk", "known groups keep filling", "one group each", "size still binds"],
 )
 def test_group_limit(targets: list[str], max_groups: int, expected: list[list[str]]) -> None:
-    builder = ChunkBuilder(4, group_of=last_label, max_groups=max_groups)
-    assert form(targets, builder) == expected
+    for batch in (1, 2, 10):  # however the input arrives
+        assert form(targets, 4, last_label, max_groups, batch=batch) == expected
 
 
-def test_refill_recounts_groups() -> None:
-    builder = ChunkBuilder(10, group_of=last_label, max_groups=1)
-    builder.add("a.x")
-    builder.refill(builder.take()[:0])  # everything answered from a checkpoint
-    assert builder.fits("b.y")
+def test_no_chunk_before_a_limit_is_reached() -> None:
+    assert cut_chunk(["a.x", "b.x"], 4) == 0
+    assert cut_chunk(["a.x", "b.x"], 4, last_label, 2) == 0
+    assert cut_chunk(["a.x", "b.x"], 4, final=True) == 2
 
 
 def test_batched_and_halves() -> None:

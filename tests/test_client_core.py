@@ -19,6 +19,7 @@ from conftest import (
     URL,
     FakeAPI,
     backlinks_of,
+    mockable_transport,
     envelope,
     envelope_error,
     ok,
@@ -41,6 +42,7 @@ pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
 
 def client(**knobs: object) -> BulkClient:
     knobs.setdefault("retry_policy", RetryPolicy.testing())
+    knobs.setdefault("transport", mockable_transport())
     return BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
 
 
@@ -419,7 +421,7 @@ def test_missing_credentials_say_where_to_put_them(monkeypatch: pytest.MonkeyPat
 async def test_credentials_from_environment(api: FakeAPI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATAFORSEO_LOGIN", LOGIN)
     monkeypatch.setenv("DATAFORSEO_PASSWORD", PASSWORD)
-    async with BulkClient() as c:
+    async with BulkClient(transport=mockable_transport()) as c:
         await c.bulk_backlinks(["a.com"])
     assert api.calls[0].authorization.startswith("Basic ")
 

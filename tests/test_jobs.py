@@ -7,15 +7,22 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, ok, scripted, task_error
+from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, mockable_transport, ok, scripted, task_error
 from dataforseo_bulk import BULK_BACKLINKS, BudgetExceeded, BulkClient, ConfigurationError, RetryPolicy
+from dataforseo_bulk.checkpoint import Checkpoint
 from dataforseo_bulk.endpoints import Endpoint, int_field
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
 
 
 def client(**knobs: object) -> BulkClient:
-    return BulkClient(LOGIN, PASSWORD, retry_policy=RetryPolicy.testing(), **knobs)  # type: ignore[arg-type]
+    return BulkClient(
+        LOGIN,
+        PASSWORD,
+        retry_policy=RetryPolicy.testing(),
+        transport=mockable_transport(),
+        **knobs,  # type: ignore[arg-type]
+    )
 
 
 def domains(n: int) -> list[str]:
@@ -40,10 +47,9 @@ async def test_stream_yields_every_target_once_in_completion_order(api: FakeAPI)
 
 async def test_leaving_a_stream_early_stops_the_job(api: FakeAPI) -> None:
     api.latency = 1.0
-    async with client(chunk_size=10, max_concurrency=2) as c:
-        async with c.stream(domains(10_000)) as outcomes:
-            async for _ in outcomes:
-                break
+    async with client(chunk_size=10, max_concurrency=2) as c, c.stream(domains(10_000)) as outcomes:
+        async for _ in outcomes:
+            break
     assert len(api.calls) <= 4  # what was in flight, not the 1000 chunks
 
 
@@ -114,11 +120,21 @@ async def test_checkpoint_of_another_job_is_refused(api: FakeAPI, tmp_path: Path
         other: Endpoint[int] = Endpoint("bulk_ranks", int_field("rank"))
         with pytest.raises(ConfigurationError, match="another job"):
             await c.run(other, ["a.com"], checkpoint=checkpoint)
-        with pytest.raises(ConfigurationError, match="another job"):
-            await c.run(
-                BULK_BACKLINKS, ["a.com"], params={"rank_scale": "one_hundred"}, checkpoint=checkpoint
-            )
     assert len(api.calls) == 1
+    # Same endpoint, other parameters: refused as well (the file records both).
+    ranks = Checkpoint(tmp_path / "ranks.sqlite", endpoint="bulk_ranks", params={"rank_scale": "one_hundred"})
+    ranks.close()
+    with pytest.raises(ConfigurationError, match="another job"):
+        Checkpoint(tmp_path / "ranks.sqlite", endpoint="bulk_ranks", params={"rank_scale": "one_thousand"})
+
+
+async def test_bad_parameters_fail_before_a_checkpoint_or_call(api: FakeAPI, tmp_path: Path) -> None:
+    async with client() as c:
+        with pytest.raises(ConfigurationError, match="rank_scale"):
+            await c.run(
+                BULK_BACKLINKS, ["a.com"], params={"rank_scale": "one_hundred"}, checkpoint=tmp_path / "x"
+            )
+    assert not api.calls and not (tmp_path / "x").exists()
 
 
 async def test_checkpoint_never_holds_credentials(api: FakeAPI, tmp_path: Path) -> None:

@@ -14,7 +14,17 @@ from .backoff import RetryPolicy
 from .budget import estimate_cost
 from .chunks import ChunkRef
 from .client import BulkClient
-from .endpoints import BULK_BACKLINKS, Endpoint
+from .endpoints import (
+    BULK_BACKLINKS,
+    BULK_NEW_LOST_BACKLINKS,
+    BULK_NEW_LOST_REFERRING_DOMAINS,
+    BULK_PAGES_SUMMARY,
+    BULK_RANKS,
+    BULK_REFERRING_DOMAINS,
+    BULK_SPAM_SCORE,
+    ENDPOINTS,
+    Endpoint,
+)
 from .engine import ChunkOutcome, RetryDetails
 from .errors import (
     APIError,
@@ -27,13 +37,22 @@ from .errors import (
     PermanentAPIError,
     TransientAPIError,
 )
+from .items import NewLostBacklinksItem, NewLostReferringDomainsItem, PagesSummaryItem, ReferringDomainsItem
+from .params import RankScale
 from .result import BulkResult, FailureKind, JobStats, Progress, TargetFailure
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BULK_BACKLINKS",
+    "BULK_NEW_LOST_BACKLINKS",
+    "BULK_NEW_LOST_REFERRING_DOMAINS",
+    "BULK_PAGES_SUMMARY",
+    "BULK_RANKS",
+    "BULK_REFERRING_DOMAINS",
+    "BULK_SPAM_SCORE",
     "DEFAULT_BASE_URL",
+    "ENDPOINTS",
     "SANDBOX_URL",
     "APIError",
     "BudgetExceeded",
@@ -49,8 +68,13 @@ __all__ = [
     "FatalAnswer",
     "JobAborted",
     "JobStats",
+    "NewLostBacklinksItem",
+    "NewLostReferringDomainsItem",
+    "PagesSummaryItem",
     "PermanentAPIError",
     "Progress",
+    "RankScale",
+    "ReferringDomainsItem",
     "RetryDetails",
     "RetryPolicy",
     "TargetFailure",

@@ -7,10 +7,11 @@ the endpoint turns each into its value when it is matched to a target.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from typing import Any
+
+import pydantic_core
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,16 +43,17 @@ class Answer:
 
 
 def encode_task(targets: list[str], tag: str, params: dict[str, Any]) -> bytes:
-    """The POST body: a JSON array holding exactly one task (live endpoints take one)."""
+    """The POST body: a JSON array holding exactly one task (live endpoints take one), UTF-8."""
     # targets and tag last: no parameter may replace the chunk's own (the client refuses them too).
     task: dict[str, Any] = {**params, "targets": targets, "tag": tag}
-    return json.dumps([task], separators=(",", ":"), ensure_ascii=False).encode()
+    return pydantic_core.to_json([task])
 
 
 def parse_answer(http_status: int, content: bytes) -> Answer:
     """Read an answer body; anything unreadable becomes an ``Answer`` with ``error`` set."""
     try:
-        envelope = json.loads(content)
+        # pydantic-core's JSON parser (jiter): the same result as json.loads, in about half the time.
+        envelope = pydantic_core.from_json(content)
     except (ValueError, UnicodeDecodeError, RecursionError):
         if http_status == 200:
             return Answer(http_status, error=f"malformed JSON in an HTTP 200 answer ({len(content)} bytes)")
@@ -105,4 +107,6 @@ def _items(task: dict[str, Any]) -> list[dict[str, Any]] | None:
         return []
     if not isinstance(items, list):
         return None
+    if set(map(type, items)) <= {dict}:  # the normal case, checked at C speed
+        return items
     return [item for item in items if isinstance(item, dict)]

@@ -42,47 +42,34 @@ class Chunk:
         return Chunk(self.index, targets, f"{self.tag}{suffix}")
 
 
-class ChunkBuilder:
-    """Collects targets into one chunk: at most ``size`` targets and, when ``group_of`` is
-    given, at most ``max_groups`` distinct groups (bulk_pages_summary: 100 root domains)."""
+def cut_chunk(
+    pending: list[str],
+    size: int,
+    group_of: Callable[[str], str] | None = None,
+    max_groups: int | None = None,
+    *,
+    final: bool = False,
+) -> int:
+    """Where the next chunk ends in ``pending``: 0 if no full chunk is there yet.
 
-    __slots__ = ("_group_of", "_groups", "_max_groups", "size", "targets")
-
-    def __init__(
-        self, size: int, *, group_of: Callable[[str], str] | None = None, max_groups: int | None = None
-    ) -> None:
-        self.size = size
-        self._group_of = group_of if max_groups is not None else None
-        self._max_groups = max_groups or 0
-        self._groups: set[str] = set()
-        self.targets: list[str] = []
-
-    def fits(self, target: str) -> bool:
-        """Would ``target`` still fit in this chunk?"""
-        if len(self.targets) >= self.size:
-            return False
-        if self._group_of is None:
-            return True
-        return len(self._groups) < self._max_groups or self._group_of(target) in self._groups
-
-    def add(self, target: str) -> None:
-        self.targets.append(target)
-        if self._group_of is not None:
-            self._groups.add(self._group_of(target))
-
-    @property
-    def full(self) -> bool:
-        return len(self.targets) >= self.size
-
-    def take(self) -> list[str]:
-        taken, self.targets = self.targets, []
-        self._groups = set()
-        return taken
-
-    def refill(self, targets: list[str]) -> None:
-        """Start again from ``targets`` (what is left of a taken chunk)."""
-        for target in targets:
-            self.add(target)
+    A chunk holds at most ``size`` targets and, with ``group_of``, at most ``max_groups``
+    distinct groups (bulk_pages_summary: 100 root domains). It is cut when either limit is
+    reached; with ``final`` (the input has ended) what remains is cut as well.
+    """
+    if group_of is None or max_groups is None:
+        if len(pending) >= size:
+            return size
+        return len(pending) if final else 0
+    groups: set[str] = set()
+    for index, target in enumerate(pending):
+        if index == size:
+            return size
+        group = group_of(target)
+        if group not in groups:
+            if len(groups) == max_groups:
+                return index
+            groups.add(group)
+    return len(pending) if final or len(pending) >= size else 0
 
 
 def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:

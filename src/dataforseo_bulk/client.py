@@ -8,6 +8,7 @@ pool sized to the concurrency cap, unless the caller hands in their own client o
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -35,13 +36,26 @@ from ._constants import (
     MAX_CHUNK_SIZE,
     USER_AGENT,
 )
+from .api import Poster, client_poster, transport_poster
 from .backoff import RetryPolicy
 from .checkpoint import Checkpoint
-from .endpoints import BULK_BACKLINKS, Endpoint
+from .endpoints import (
+    BULK_BACKLINKS,
+    BULK_NEW_LOST_BACKLINKS,
+    BULK_NEW_LOST_REFERRING_DOMAINS,
+    BULK_PAGES_SUMMARY,
+    BULK_RANKS,
+    BULK_REFERRING_DOMAINS,
+    BULK_SPAM_SCORE,
+    Endpoint,
+)
 from .engine import ChunkOutcome, Job, JobSettings, OutcomeSink, OutcomeStore, RetryDetails, Targets
 from .errors import ConfigurationError, JobAborted
+from .items import NewLostBacklinksItem, NewLostReferringDomainsItem, PagesSummaryItem, ReferringDomainsItem
 from .pacing import LOOP_CLOCK, Clock
+from .params import DEFAULT_INCLUDE_SUBDOMAINS, DEFAULT_RANK_SCALE, RankScale
 from .result import BulkResult, JobStats, Progress, TargetFailure
+from .transport import FastTransport, proxies_configured
 
 V = TypeVar("V")
 
@@ -112,7 +126,7 @@ def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
 class _Credentials:
     """Login and password; the password is in no repr, str or message."""
 
-    __slots__ = ("auth", "login")
+    __slots__ = ("auth", "login", "password")
 
     def __init__(self, login: str | None, password: str | None) -> None:
         login = login if login is not None else os.environ.get(ENV_LOGIN)
@@ -123,6 +137,7 @@ class _Credentials:
                 f"or set {ENV_LOGIN} and {ENV_PASSWORD}"
             )
         self.login = login
+        self.password = password
         self.auth = httpx.BasicAuth(login, password)
 
     def __repr__(self) -> str:
@@ -191,7 +206,13 @@ class BulkClient:
         self._on_progress = on_progress
         self._on_retry = on_retry
         self._clock = clock
+        self._timeout = timeout_
         self._owns_http = http_client is None
+        # The default transport is FastTransport (see transport.py and docs/benchmarks.md); with
+        # proxies configured in the environment, httpx's own, through a client that honours them.
+        if transport is None and http_client is None and not proxies_configured(os.environ):
+            transport = FastTransport(max_connections=max_concurrency)
+        self._transport = transport
         self._http = http_client or httpx.AsyncClient(
             transport=transport,
             timeout=timeout_,
@@ -201,6 +222,18 @@ class BulkClient:
 
     def __repr__(self) -> str:
         return f"<BulkClient {self.base_url} login={self._credentials.login!r}>"
+
+    def _poster(self, url: str) -> Poster:
+        if self._transport is not None and self._owns_http:
+            return transport_poster(
+                self._transport,
+                url,
+                login=self._credentials.login,
+                password=self._credentials.password,
+                timeout=self._timeout,
+                user_agent=USER_AGENT,
+            )
+        return client_poster(self._http, url, self._credentials.auth)
 
     async def __aenter__(self) -> BulkClient:
         return self
@@ -228,6 +261,122 @@ class BulkClient:
             BULK_BACKLINKS, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
         )
 
+    async def bulk_ranks(
+        self,
+        targets: Targets,
+        *,
+        rank_scale: RankScale = DEFAULT_RANK_SCALE,
+        checkpoint: str | Path | None = None,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> BulkResult[int]:
+        """Rank of every target: ``result[target] -> int``, 0–1000 (0–100 with
+        ``rank_scale="one_hundred"``)."""
+        params = BULK_RANKS.check_params({"rank_scale": rank_scale})
+        return await self.run(
+            BULK_RANKS,
+            targets,
+            params=params,
+            checkpoint=checkpoint,
+            max_cost=max_cost,
+            on_progress=on_progress,
+        )
+
+    async def bulk_spam_score(
+        self,
+        targets: Targets,
+        *,
+        checkpoint: str | Path | None = None,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> BulkResult[int]:
+        """Spam score of every target: ``result[target] -> int`` from 0 to 100."""
+        return await self.run(
+            BULK_SPAM_SCORE, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
+        )
+
+    async def bulk_referring_domains(
+        self,
+        targets: Targets,
+        *,
+        checkpoint: str | Path | None = None,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> BulkResult[ReferringDomainsItem]:
+        """Live referring (main) domains of every target: ``result[target] -> ReferringDomainsItem``."""
+        return await self.run(
+            BULK_REFERRING_DOMAINS, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
+        )
+
+    async def bulk_new_lost_backlinks(
+        self,
+        targets: Targets,
+        *,
+        date_from: dt.date | str | None = None,
+        checkpoint: str | Path | None = None,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> BulkResult[NewLostBacklinksItem]:
+        """Backlinks found and lost since ``date_from`` (a date or ``"yyyy-mm-dd"`` within the last
+        year, UTC; ``None``: the API's default, one month ago): ``result[target] -> NewLostBacklinksItem``."""
+        params = BULK_NEW_LOST_BACKLINKS.check_params({"date_from": date_from})
+        return await self.run(
+            BULK_NEW_LOST_BACKLINKS,
+            targets,
+            params=params,
+            checkpoint=checkpoint,
+            max_cost=max_cost,
+            on_progress=on_progress,
+        )
+
+    async def bulk_new_lost_referring_domains(
+        self,
+        targets: Targets,
+        *,
+        date_from: dt.date | str | None = None,
+        checkpoint: str | Path | None = None,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> BulkResult[NewLostReferringDomainsItem]:
+        """Referring (main) domains found and lost since ``date_from`` (as for
+        :meth:`bulk_new_lost_backlinks`): ``result[target] -> NewLostReferringDomainsItem``."""
+        params = BULK_NEW_LOST_REFERRING_DOMAINS.check_params({"date_from": date_from})
+        return await self.run(
+            BULK_NEW_LOST_REFERRING_DOMAINS,
+            targets,
+            params=params,
+            checkpoint=checkpoint,
+            max_cost=max_cost,
+            on_progress=on_progress,
+        )
+
+    async def bulk_pages_summary(
+        self,
+        targets: Targets,
+        *,
+        include_subdomains: bool = DEFAULT_INCLUDE_SUBDOMAINS,
+        rank_scale: RankScale = DEFAULT_RANK_SCALE,
+        checkpoint: str | Path | None = None,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> BulkResult[PagesSummaryItem]:
+        """Backlink profile of every page, subdomain or domain: ``result[target] -> PagesSummaryItem``.
+
+        Each call holds at most 100 distinct root domains (Public Suffix List) as well as at most
+        1000 targets, so targets spread over many sites take more calls.
+        """
+        params = BULK_PAGES_SUMMARY.check_params(
+            {"include_subdomains": include_subdomains, "rank_scale": rank_scale}
+        )
+        return await self.run(
+            BULK_PAGES_SUMMARY,
+            targets,
+            params=params,
+            checkpoint=checkpoint,
+            max_cost=max_cost,
+            on_progress=on_progress,
+        )
+
     async def run(
         self,
         endpoint: Endpoint[V],
@@ -252,6 +401,7 @@ class BulkClient:
             values.update(outcome.values)
             failed.update(outcome.failed)
 
+        params = endpoint.check_params(params)  # before any file is made or call sent
         with self._store(endpoint, params, checkpoint) as store:
             job = self.job(
                 endpoint, merge, params=params, store=store, max_cost=max_cost, on_progress=on_progress
@@ -328,6 +478,7 @@ class BulkClient:
             with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
                 await send.send(outcome)
 
+        params = endpoint.check_params(params)  # before any file is made or call sent
         with self._store(endpoint, params, checkpoint) as store:
             job = self.job(
                 endpoint, deliver, params=params, store=store, max_cost=max_cost, on_progress=on_progress
@@ -380,7 +531,6 @@ class BulkClient:
             )
         options = self._options
         settings = JobSettings(
-            url=self.base_url + endpoint.path,
             rate_limit=options.rate_limit,
             rate_period=options.rate_period,
             max_concurrency=options.max_concurrency,
@@ -391,8 +541,7 @@ class BulkClient:
         return Job(
             endpoint,
             dict(params or {}),
-            http=self._http,
-            auth=self._credentials.auth,
+            post=self._poster(self.base_url + endpoint.path),
             settings=settings,
             on_outcome=on_outcome,
             store=store,

@@ -1,19 +1,51 @@
 """What differs between DataForSEO's bulk endpoints, described as data for the one engine.
 
 An :class:`Endpoint` names the path, the item field that echoes the target, how an item
-becomes the value the caller gets, and the per-call limits. The engine knows nothing else
-about an endpoint, so a new one is a new description, not new pacing, retry or merge code.
+becomes the value the caller gets, the per-call limits, and the extra request fields it takes
+with their checks. The engine knows nothing else about an endpoint, so a new one is a new
+description, not new pacing, retry or merge code.
+
+The seven bulk endpoints (value per target; extra parameters):
+
+* ``BULK_BACKLINKS``: ``int``, the item's ``backlinks``; none.
+* ``BULK_RANKS``: ``int``, the item's ``rank``; ``rank_scale``.
+* ``BULK_SPAM_SCORE``: ``int``, the item's ``spam_score``; none.
+* ``BULK_REFERRING_DOMAINS``: :class:`~.items.ReferringDomainsItem`; none.
+* ``BULK_NEW_LOST_BACKLINKS``: :class:`~.items.NewLostBacklinksItem`; ``date_from``.
+* ``BULK_NEW_LOST_REFERRING_DOMAINS``: :class:`~.items.NewLostReferringDomainsItem`; ``date_from``.
+* ``BULK_PAGES_SUMMARY``: :class:`~.items.PagesSummaryItem` (keyed by ``url``);
+  ``include_subdomains``, ``rank_scale``.
+
+``BULK_PAGES_SUMMARY`` also takes at most 100 distinct root domains a call (Public Suffix List,
+:mod:`.domains`); the engine's chunk builder honours it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from ._constants import MAX_CHUNK_SIZE
+from .domains import root_domain as psl_root_domain
+from .errors import ConfigurationError
+from .items import NewLostBacklinksItem, NewLostReferringDomainsItem, PagesSummaryItem, ReferringDomainsItem
+from .params import check_date_from, check_include_subdomains, check_rank_scale, utc_today
 
 V = TypeVar("V")
+M = TypeVar("M", bound=BaseModel)
+
+#: Checks one extra request field: (value the caller gave, today in UTC) → the value to send.
+#: Raises :class:`ConfigurationError` with a message that says how to fix the call.
+ParamCheck = Callable[[object, dt.date], object]
+NO_PARAMS: Final[Mapping[str, ParamCheck]] = MappingProxyType({})
+#: Fields of every task that the client fills in itself (one chunk's targets, its tag).
+RESERVED_PARAMS: Final = frozenset({"targets", "tag"})
 
 
 class ItemError(ValueError):
@@ -29,10 +61,49 @@ class Endpoint(Generic[V]):
     #: A second per-call limit: at most this many distinct ``root_domain(target)`` per call.
     max_root_domains: int | None = None
     root_domain: Callable[[str], str] | None = None
+    #: The extra request fields this endpoint takes, each with its check (see :meth:`check_params`).
+    parameters: Mapping[str, ParamCheck] = field(default_factory=lambda: NO_PARAMS)
+    #: The item field that is the whole value, for endpoints answering one number per target.
+    value_field: str | None = None
+    #: The pydantic model of the value, for endpoints answering a typed item.
+    item_model: type[BaseModel] | None = None
 
     @property
     def path(self) -> str:
         return f"/v3/backlinks/{self.name}/live"
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The output columns of a value, after the target: the one-number endpoint's item field,
+        or the item model's fields as dumped (the API's order). Known before any answer arrives."""
+        if self.value_field is not None:
+            return (self.value_field,)
+        if self.item_model is not None:
+            return tuple(name for name, info in self.item_model.model_fields.items() if not info.exclude)
+        return ()
+
+    def check_params(
+        self, params: Mapping[str, object] | None, *, today: dt.date | None = None
+    ) -> dict[str, Any]:
+        """The request fields to send for ``params``, checked before any call.
+
+        A ``None`` value leaves the field out (the API's default applies). Raises
+        :class:`ConfigurationError` for a field this endpoint does not take, ``targets`` or
+        ``tag`` (the client fills those in), or a value the field's check refuses.
+        """
+        checked: dict[str, Any] = {}
+        for name, value in (params or {}).items():
+            if name in RESERVED_PARAMS:
+                raise ConfigurationError(
+                    f"params may not set {name!r}: the client fills in targets and tag of each call"
+                )
+            check = self.parameters.get(name)
+            if check is None:
+                takes = ", ".join(self.parameters) or "no extra parameters"
+                raise ConfigurationError(f"{self.name} has no parameter {name!r}; it takes: {takes}")
+            if value is not None:
+                checked[name] = check(value, today or utc_today())
+        return checked
 
 
 def int_field(name: str) -> Callable[[dict[str, Any]], int]:
@@ -44,7 +115,103 @@ def int_field(name: str) -> Callable[[dict[str, Any]], int]:
             return found
         raise ItemError(f"item field {name!r} is {found!r}, not an integer")
 
+    value.int_field = name  # type: ignore[attr-defined]  # lets the engine skip the call per item
     return value
 
 
-BULK_BACKLINKS: Endpoint[int] = Endpoint("bulk_backlinks", int_field("backlinks"))
+def model_value(model: type[M]) -> Callable[[dict[str, Any]], M]:
+    """An item parsed into ``model``; a field of the wrong type is an :class:`ItemError`."""
+
+    def value(item: dict[str, Any]) -> M:
+        try:
+            return model.model_validate(item)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(part) for part in first["loc"]) or "item"
+            raise ItemError(
+                f"item field {where!r} is {first.get('input')!r}: {first['msg']} ({model.__name__})"
+            ) from None
+
+    return value
+
+
+def as_row(endpoint: Endpoint[Any]) -> Endpoint[Any]:
+    """``endpoint`` with a one-number value given as ``{value_field: number}``, so an output
+    writer names the column after the item field (``rank``, ``spam_score``); other endpoints
+    are returned as they are. The path, limits and parameters are the same description's."""
+    column, value = endpoint.value_field, endpoint.value
+    if column is None:
+        return endpoint
+
+    def row(item: dict[str, Any]) -> dict[str, Any]:
+        return {column: value(item)}
+
+    return dataclasses.replace(endpoint, value=row)
+
+
+def _rank_scale(value: object, today: dt.date) -> object:
+    return check_rank_scale(value)
+
+
+def _include_subdomains(value: object, today: dt.date) -> object:
+    return check_include_subdomains(value)
+
+
+def _date_from(value: object, today: dt.date) -> object:
+    return check_date_from(value, today=today)
+
+
+_DATE_FROM: Final[Mapping[str, ParamCheck]] = MappingProxyType({"date_from": _date_from})
+
+BULK_BACKLINKS: Final[Endpoint[int]] = Endpoint(
+    "bulk_backlinks", int_field("backlinks"), value_field="backlinks"
+)
+BULK_RANKS: Final[Endpoint[int]] = Endpoint(
+    "bulk_ranks",
+    int_field("rank"),
+    parameters=MappingProxyType({"rank_scale": _rank_scale}),
+    value_field="rank",
+)
+BULK_SPAM_SCORE: Final[Endpoint[int]] = Endpoint(
+    "bulk_spam_score", int_field("spam_score"), value_field="spam_score"
+)
+BULK_REFERRING_DOMAINS: Final[Endpoint[ReferringDomainsItem]] = Endpoint(
+    "bulk_referring_domains", model_value(ReferringDomainsItem), item_model=ReferringDomainsItem
+)
+BULK_NEW_LOST_BACKLINKS: Final[Endpoint[NewLostBacklinksItem]] = Endpoint(
+    "bulk_new_lost_backlinks",
+    model_value(NewLostBacklinksItem),
+    parameters=_DATE_FROM,
+    item_model=NewLostBacklinksItem,
+)
+BULK_NEW_LOST_REFERRING_DOMAINS: Final[Endpoint[NewLostReferringDomainsItem]] = Endpoint(
+    "bulk_new_lost_referring_domains",
+    model_value(NewLostReferringDomainsItem),
+    parameters=_DATE_FROM,
+    item_model=NewLostReferringDomainsItem,
+)
+BULK_PAGES_SUMMARY: Final[Endpoint[PagesSummaryItem]] = Endpoint(
+    "bulk_pages_summary",
+    model_value(PagesSummaryItem),
+    key_field="url",
+    max_root_domains=100,
+    root_domain=psl_root_domain,
+    parameters=MappingProxyType({"include_subdomains": _include_subdomains, "rank_scale": _rank_scale}),
+    item_model=PagesSummaryItem,
+)
+
+#: The seven bulk endpoints by name (the ``{name}`` of ``/v3/backlinks/{name}/live``).
+ENDPOINTS: Final[Mapping[str, Endpoint[Any]]] = MappingProxyType(
+    {
+        endpoint.name: endpoint
+        for endpoint in (
+            BULK_BACKLINKS,
+            BULK_RANKS,
+            BULK_SPAM_SCORE,
+            BULK_REFERRING_DOMAINS,
+            BULK_NEW_LOST_BACKLINKS,
+            BULK_NEW_LOST_REFERRING_DOMAINS,
+            BULK_PAGES_SUMMARY,
+        )
+    }
+)

@@ -2,7 +2,7 @@
 
 The path of one chunk::
 
-    input ──normalize/dedup──▶ producer ──chunk──▶ worker ──pacer──▶ post_task ──▶ classify
+    input ──normalize/dedup──▶ producer ──chunk──▶ worker ──pacer──▶ post ──▶ classify
                                  (lazy)       (≤ max_concurrency)                    │
           on_outcome ◀── spellings ◀── match items by target ◀── OK ◀───────────────┤
                                        retry (backoff) ◀── TRANSIENT ◀──────────────┤
@@ -19,29 +19,30 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import count
+from itertools import count, islice
+from operator import itemgetter
 from typing import Any, Generic, Protocol, TypeVar
 
 import anyio
-import httpx
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 
 from ._constants import MAX_SPLIT_CALLS_PER_CHUNK, MISSING_TARGET_RETRIES, RATE_LIMITED_PAUSE_FRACTION
 from .answer import Answer, encode_task
-from .api import post_task
+from .api import Poster
 from .backoff import RetryPolicy
 from .budget import Budget, call_cost
-from .chunks import Chunk, ChunkBuilder, ChunkRef, halves
+from .chunks import Chunk, ChunkRef, cut_chunk, halves
 from .classify import Action, Decision, Kind, classify
 from .endpoints import Endpoint, ItemError
 from .errors import BudgetExceeded, FatalAnswer, FatalAPIError, JobAborted
 from .pacing import LOOP_CLOCK, Clock, ConcurrencyMeter, Pacer, RateMeter
 from .result import FailureKind, JobStats, Progress, TargetFailure
-from .targets import InvalidTarget, normalize_target
+from .targets import InvalidTarget, normalize_batch
 
 V = TypeVar("V")
+A = TypeVar("A")
 log = logging.getLogger("dataforseo_bulk")
 
 #: A sync iterable (list, generator, open file) or an async iterable of target strings.
@@ -71,7 +72,6 @@ class OutcomeStore(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class JobSettings:
-    url: str
     rate_limit: int
     rate_period: float
     max_concurrency: int
@@ -108,13 +108,17 @@ class RetryDetails:
 _FINISHED_FAILURES = frozenset({FailureKind.PERMANENT, FailureKind.MISSING, FailureKind.BAD_ITEM})
 
 
-class _Pending:
-    """A normalized target sent or about to be sent, with every spelling that asked for it."""
+#: Pending, and the only spelling asked for is the normal form itself (the common case).
+_SELF: Any = object()
 
-    __slots__ = ("spellings",)
 
-    def __init__(self, spelling: str) -> None:
-        self.spellings = [spelling]
+class _Unseen:
+    """An answer given to other spellings while the normal form itself was not asked for."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
 
 
 class _Stopped(Exception):
@@ -153,8 +157,7 @@ class Job(Generic[V]):
         endpoint: Endpoint[V],
         params: dict[str, Any],
         *,
-        http: httpx.AsyncClient,
-        auth: httpx.Auth,
+        post: Poster,
         settings: JobSettings,
         on_outcome: OutcomeSink[V],
         store: OutcomeStore | None = None,
@@ -165,8 +168,7 @@ class Job(Generic[V]):
     ) -> None:
         self._endpoint = endpoint
         self._params = params
-        self._http = http
-        self._auth = auth
+        self._post = post
         self._settings = settings
         self._on_outcome = on_outcome
         self._store = store
@@ -179,7 +181,11 @@ class Job(Generic[V]):
             ConcurrencyMeter(settings.max_concurrency, clock=clock),
         )
         self._budget = Budget(settings.max_cost)
-        self._entries: dict[str, _Pending | V | TargetFailure] = {}
+        # A normalized target not answered yet maps to _SELF (asked for in normal form only) or
+        # to the list of the caller's spellings of it; once answered, to its value or failure
+        # (wrapped in _Unseen while its normal form itself has not been asked for). So a value
+        # may never itself be a list.
+        self._entries: dict[str, Any] = {}
         self._seen: set[str] = set()
         self._local = _ChunkWork[V]()
         self._tally = _Tally()
@@ -229,53 +235,39 @@ class Job(Generic[V]):
 
     # --- input -----------------------------------------------------------------------
     async def _produce(self, targets: Targets, send: ObjectSendStream[Chunk]) -> None:
+        """Read the input in batches of a chunk's size, cut chunks, hand each to a free worker."""
         endpoint = self._endpoint
-        builder = ChunkBuilder(
-            self._settings.chunk_size, group_of=endpoint.root_domain, max_groups=endpoint.max_root_domains
-        )
+        size = self._settings.chunk_size
         indexes = count()
+        pending: list[str] = []
         async with send:
-            async for raw in _each(targets):
+            async for batch in _batches(targets, size):
                 if self._abort is not None:
                     return
-                target = self._accept(raw)
-                if target is None:
-                    continue
-                if not builder.fits(target) and not await self._dispatch(builder, send, indexes):
+                fresh = self._accept(batch)
+                if self._store is not None:
+                    fresh = await self._resume(fresh)
+                pending.extend(fresh)
+                await self._flush_local()
+                while cut := cut_chunk(pending, size, endpoint.root_domain, endpoint.max_root_domains):
+                    chunk_targets, pending = pending[:cut], pending[cut:]
+                    index = next(indexes)
+                    if not await _hand_over(send, Chunk(index, chunk_targets, f"{self._job_id}-{index}")):
+                        return
+            while pending and self._abort is None:
+                cut = cut_chunk(pending, size, endpoint.root_domain, endpoint.max_root_domains, final=True)
+                chunk_targets, pending = pending[:cut], pending[cut:]
+                index = next(indexes)
+                if not await _hand_over(send, Chunk(index, chunk_targets, f"{self._job_id}-{index}")):
                     return
-                builder.add(target)
-                if builder.full and not await self._dispatch(builder, send, indexes, only_if_full=True):
-                    return
-            if self._abort is None:
-                await self._dispatch(builder, send, indexes)
             await self._flush_local()
 
-    async def _dispatch(
-        self,
-        builder: ChunkBuilder,
-        send: ObjectSendStream[Chunk],
-        indexes: Iterator[int],
-        *,
-        only_if_full: bool = False,
-    ) -> bool:
-        """Send the builder's chunk (less what a checkpoint already holds); False if nobody takes it."""
-        targets = await self._resume(builder.take())
-        if only_if_full and len(targets) < builder.size:
-            builder.refill(targets)  # the checkpoint answered some: keep filling
-            return True
-        if not targets:
-            return True
-        await self._flush_local()
-        index = next(indexes)
-        return await _hand_over(send, Chunk(index, targets, f"{self._job_id}-{index}"))
-
-    async def _resume(self, buffer: list[str]) -> list[str]:
+    async def _resume(self, fresh: list[str]) -> list[str]:
         """Answer from the store what an earlier run finished; return what is left to send."""
-        if self._store is None or not buffer:
-            return buffer
-        found = self._store.lookup(buffer)
+        assert self._store is not None
+        found = self._store.lookup(fresh) if fresh else {}
         if not found:
-            return buffer
+            return fresh
         work = _ChunkWork[V]()
         for target, stored in found.items():
             if isinstance(stored, TargetFailure):
@@ -284,34 +276,86 @@ class Job(Generic[V]):
                 self._take(target, stored, None, work)
         self._tally.resumed += len(found)
         await self._emit(None, work, save=False)
-        return [t for t in buffer if t not in found]
+        return [t for t in fresh if t not in found]
 
-    def _accept(self, raw: str) -> str | None:
-        """Take one input string; return it normalized if it is a target not seen before."""
-        if not isinstance(raw, str):
-            raw = repr(raw)  # not ours to crash on: report it under a printable key
-        if raw in self._seen:
-            self._tally.duplicate += 1
-            return None
-        self._seen.add(raw)
-        self._tally.targets += 1
-        target = normalize_target(raw)
-        if isinstance(target, InvalidTarget):
-            self._tally.invalid += 1
-            self._local.failed[raw] = TargetFailure(FailureKind.INVALID, target.reason)
-            return None
-        entry = self._entries.get(target)
-        if entry is None:
-            self._entries[target] = _Pending(raw)
-            return target
-        self._tally.duplicate += 1
-        if isinstance(entry, _Pending):
-            entry.spellings.append(raw)
-        elif isinstance(entry, TargetFailure):
-            self._local.failed[raw] = entry
+    def _accept(self, batch: list[str]) -> list[str]:
+        """Take input strings; return the normalized targets not seen before, in input order.
+
+        The hot path of a big job: one pass, locals only, no call per target but the
+        normalisation itself. Most inputs are already in normal form (``normalize_target``
+        then returns the very same object); those are tracked by their entry alone, without
+        a second set of the caller's strings.
+        """
+        entries = self._entries
+        normalized = normalize_batch(batch)
+        # The commonest batch of all: every string already in normal form, none seen before.
+        # Then the bookkeeping is a few C-level set and dict operations for the whole batch.
+        if normalized == batch and entries.keys().isdisjoint(batch) and len(set(batch)) == len(batch):
+            entries.update(dict.fromkeys(batch, _SELF))
+            self._tally.targets += len(batch)
+            return batch
+        seen = self._seen
+        local = self._local
+        fresh: list[str] = []
+        duplicate = invalid = distinct = 0
+        for raw, target in zip(batch, normalized, strict=True):
+            if isinstance(target, InvalidTarget):
+                raw = target.raw  # a non-str input is reported under its printable repr
+                if raw in seen:
+                    duplicate += 1
+                else:
+                    seen.add(raw)
+                    distinct += 1
+                    invalid += 1
+                    local.failed[raw] = TargetFailure(FailureKind.INVALID, target.reason)
+                continue
+            if type(raw) is not str:
+                raw = str(raw)  # a str subclass: keep the caller's text as a plain str
+            entry = entries.get(target)
+            if target is raw or target == raw:  # the caller's string is the normal form
+                if entry is None:
+                    entries[raw] = _SELF
+                    fresh.append(raw)
+                    distinct += 1
+                    continue
+                duplicate += 1
+                if type(entry) is list:
+                    if raw not in entry:
+                        entry.append(raw)
+                        distinct += 1
+                elif type(entry) is _Unseen:  # answered for another spelling; now this one asks
+                    entries[raw] = entry.value
+                    distinct += 1
+                    self._give(local, raw, entry.value)
+                continue
+            if raw in seen:
+                duplicate += 1
+                continue
+            seen.add(raw)
+            distinct += 1
+            if entry is None:
+                entries[target] = [raw]
+                fresh.append(target)
+                continue
+            duplicate += 1
+            if entry is _SELF:
+                entries[target] = [target, raw]
+            elif type(entry) is list:
+                entry.append(raw)
+            else:
+                self._give(local, raw, entry.value if type(entry) is _Unseen else entry)
+        tally = self._tally
+        tally.targets += distinct
+        tally.duplicate += duplicate
+        tally.invalid += invalid
+        return fresh
+
+    @staticmethod
+    def _give(local: _ChunkWork[V], raw: str, answer: Any) -> None:
+        if isinstance(answer, TargetFailure):
+            local.failed[raw] = answer
         else:
-            self._local.values[raw] = entry
-        return None
+            local.values[raw] = answer
 
     # --- workers ---------------------------------------------------------------------
     async def _work(self, receive: ObjectReceiveStream[Chunk]) -> None:
@@ -384,7 +428,7 @@ class Job(Generic[V]):
             answer: Answer | None = None
             try:
                 async with self._pacer.slot():
-                    answer = await post_task(self._http, self._settings.url, body, self._auth)
+                    answer = await self._post(body)
             finally:
                 self._account(worst_case, answer, work)
             decision = classify(answer, n_targets=len(part.targets))
@@ -439,14 +483,36 @@ class Job(Generic[V]):
         """Give each item to its target (by the echoed target, never by position); return the rest."""
         wanted = set(part.targets)
         key_field = self._endpoint.key_field
+        value_of = self._endpoint.value
+        int_field = getattr(value_of, "int_field", None)  # single-integer endpoints: no call per item
+        values: dict[str, Any] = work.values
+        keep_items = work.items if self._store is not None else None
+        if int_field is not None and keep_items is None and len(items) == len(wanted):
+            # The commonest answer: one integer item per target. Checked as a whole, at C speed.
+            try:
+                pairs: dict[Any, Any] = {item.get(key_field): item.get(int_field) for item in items}
+            except TypeError:  # an unhashable echo of a target: take the careful path
+                pairs = {}
+            if pairs.keys() == wanted and set(map(type, pairs.values())) == {int}:
+                values.update(pairs)
+                return []
         leftovers: list[dict[str, Any]] = []
         for item in items:
             key = item.get(key_field)
-            if isinstance(key, str) and key in wanted:
-                wanted.discard(key)
-                self._take(key, item, part.ref, work)
-            else:
+            if type(key) is not str or key not in wanted:
                 leftovers.append(item)
+                continue
+            wanted.discard(key)
+            if int_field is not None and type(value := item.get(int_field)) is int:
+                values[key] = value
+            else:
+                try:
+                    values[key] = value_of(item)
+                except ItemError as exc:
+                    work.failed[key] = TargetFailure(FailureKind.BAD_ITEM, str(exc), chunk=part.ref)
+                    continue
+            if keep_items is not None:
+                keep_items[key] = item
         if wanted and leftovers:
             # The API may echo a target in another spelling (case, trailing slash): match loosely.
             loose = {_loose(t): t for t in wanted}
@@ -456,7 +522,7 @@ class Job(Generic[V]):
                 if target is not None:
                     wanted.discard(target)
                     self._take(target, item, part.ref, work)
-        return [t for t in part.targets if t in wanted]
+        return [t for t in part.targets if t in wanted] if wanted else []
 
     def _take(self, target: str, item: dict[str, Any], ref: ChunkRef | None, work: _ChunkWork[V]) -> None:
         try:
@@ -471,19 +537,27 @@ class Job(Generic[V]):
             # Committed before anyone hears of it: a crash after this point loses nothing paid for.
             finished = {t: f for t, f in work.failed.items() if f.kind in _FINISHED_FAILURES}
             self._store.save(ref, work.items, finished, work.cost, work.calls)
-        values: dict[str, V] = {}
-        failed: dict[str, TargetFailure] = {}
-        for target, value in work.values.items():
-            entry = self._entries[target]
-            self._entries[target] = value
-            if isinstance(entry, _Pending):
-                values.update(dict.fromkeys(entry.spellings, value))
-        for target, failure in work.failed.items():
-            entry = self._entries[target]
-            self._entries[target] = failure
-            if isinstance(entry, _Pending):
-                failed.update(dict.fromkeys(entry.spellings, failure))
+        values: dict[str, V] = self._resolve(work.values)
+        failed: dict[str, TargetFailure] = self._resolve(work.failed)
         await self._publish(ChunkOutcome(ref, values, failed, work.cost, work.calls))
+
+    def _resolve(self, answers: dict[str, A]) -> dict[str, A]:
+        """Record each target's answer; return it keyed by every spelling that asked for it."""
+        entries: dict[str, Any] = self._entries
+        if len(answers) > 1 and itemgetter(*answers)(entries).count(_SELF) == len(answers):
+            entries.update(answers)  # every target asked for once, in normal form: C-level
+            return answers
+        by_spelling: dict[str, A] = {}
+        for target, answer in answers.items():
+            spellings = entries[target]
+            if spellings is _SELF:  # the common case: asked for once, in normal form
+                entries[target] = answer
+                by_spelling[target] = answer
+            elif type(spellings) is list:
+                entries[target] = answer if target in spellings else _Unseen(answer)
+                for spelling in spellings:
+                    by_spelling[spelling] = answer
+        return by_spelling
 
     async def _publish(self, outcome: ChunkOutcome[V]) -> None:
         tally = self._tally
@@ -515,7 +589,7 @@ class Job(Generic[V]):
     async def _settle_unanswered(self) -> None:
         """Whatever was read and has no answer now is reported, never dropped."""
         await self._flush_local()
-        unanswered = [t for t, e in self._entries.items() if isinstance(e, _Pending)]
+        unanswered = [t for t, e in self._entries.items() if e is _SELF or type(e) is list]
         if not unanswered:
             return
         # Without an abort this is a cancellation from outside (or a bug): say so, do not drop.
@@ -541,16 +615,22 @@ async def _hand_over(send: ObjectSendStream[Chunk], chunk: Chunk) -> bool:
     return True
 
 
-async def _each(targets: Targets) -> AsyncIterator[str]:
-    """Iterate a sync or async iterable, yielding to the event loop now and then."""
+async def _batches(targets: Targets, size: int) -> AsyncIterator[list[str]]:
+    """The input in lists of up to ``size`` strings, read lazily from a sync or async iterable."""
     if isinstance(targets, AsyncIterable):
+        batch: list[str] = []
         async for raw in targets:
-            yield raw
+            batch.append(raw)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
         return
-    for n, raw in enumerate(targets, 1):
-        if n % 4096 == 0:
-            await anyio.lowlevel.checkpoint()
-        yield raw
+    iterator = iter(targets)
+    while batch := list(islice(iterator, size)):
+        yield batch
+        await anyio.lowlevel.checkpoint()  # a big in-memory input must not starve the workers
 
 
 def _loose(target: str) -> str:

@@ -20,6 +20,8 @@ from typing import Any
 import anyio
 
 from .._constants import (
+    COST_PER_CALL_USD,
+    COST_PER_TARGET_USD,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_RATE_LIMIT,
     DEFAULT_RATE_PERIOD,
@@ -28,11 +30,22 @@ from .._constants import (
     MAX_CHUNK_SIZE,
     SANDBOX_URL,
 )
-from ..budget import estimate_cost
+from ..chunks import cut_chunk
 from ..client import BulkClient
-from ..endpoints import BULK_BACKLINKS, Endpoint
+from ..endpoints import (
+    BULK_BACKLINKS,
+    BULK_NEW_LOST_BACKLINKS,
+    BULK_NEW_LOST_REFERRING_DOMAINS,
+    BULK_PAGES_SUMMARY,
+    BULK_RANKS,
+    BULK_REFERRING_DOMAINS,
+    BULK_SPAM_SCORE,
+    Endpoint,
+    as_row,
+)
 from ..engine import ChunkOutcome
 from ..errors import ConfigurationError, JobAborted
+from ..params import DEFAULT_RANK_SCALE, check_date_from, check_rank_scale
 from ..result import JobStats
 from ..targets import InvalidTarget, normalize_target
 from .inputs import count_targets, open_input, read_targets
@@ -53,8 +66,104 @@ class JobCommand:
     params: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {}
 
 
+def _option_type(check: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type=`` from a parameter check: a bad value is a usage error (exit 2) with
+    the check's message, before any file is opened or any call made (also with --dry-run)."""
+
+    def convert(text: str) -> Any:
+        try:
+            return check(text)
+        except ConfigurationError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return convert
+
+
+def _add_rank_scale(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rank-scale",
+        type=_option_type(check_rank_scale),
+        default=DEFAULT_RANK_SCALE,
+        metavar="{one_hundred,one_thousand}",
+        help=f"ranks from 0 to 100 or from 0 to 1000 (default {DEFAULT_RANK_SCALE})",
+    )
+
+
+def _add_date_from(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--date-from",
+        type=_option_type(check_date_from),
+        metavar="YYYY-MM-DD",
+        help="count what was found and lost since this day, within the last year in UTC "
+        "(default: the API's, one month ago)",
+    )
+
+
+def _add_pages_summary_options(parser: argparse.ArgumentParser) -> None:
+    _add_rank_scale(parser)
+    parser.add_argument(
+        "--no-include-subdomains",
+        dest="include_subdomains",
+        action="store_false",
+        help="count only the target itself, not its subdomains (the API counts them by default)",
+    )
+
+
+def _ranks_params(args: argparse.Namespace) -> dict[str, Any]:
+    return BULK_RANKS.check_params({"rank_scale": args.rank_scale})
+
+
+def _new_lost_backlinks_params(args: argparse.Namespace) -> dict[str, Any]:
+    return BULK_NEW_LOST_BACKLINKS.check_params({"date_from": args.date_from})
+
+
+def _new_lost_referring_domains_params(args: argparse.Namespace) -> dict[str, Any]:
+    return BULK_NEW_LOST_REFERRING_DOMAINS.check_params({"date_from": args.date_from})
+
+
+def _pages_summary_params(args: argparse.Namespace) -> dict[str, Any]:
+    return BULK_PAGES_SUMMARY.check_params(
+        {"include_subdomains": args.include_subdomains, "rank_scale": args.rank_scale}
+    )
+
+
+# One-number endpoints go through as_row() so the output column is the item field (rank, spam_score).
 JOB_COMMANDS: list[JobCommand] = [
     JobCommand("backlinks", BULK_BACKLINKS, "live backlink count of each target (bulk_backlinks)"),
+    JobCommand(
+        "ranks",
+        as_row(BULK_RANKS),
+        "rank of each target (bulk_ranks)",
+        _add_rank_scale,
+        _ranks_params,
+    ),
+    JobCommand("spam-score", as_row(BULK_SPAM_SCORE), "spam score of each target (bulk_spam_score)"),
+    JobCommand(
+        "referring-domains",
+        BULK_REFERRING_DOMAINS,
+        "live referring domains and main domains of each target (bulk_referring_domains)",
+    ),
+    JobCommand(
+        "new-lost-backlinks",
+        BULK_NEW_LOST_BACKLINKS,
+        "backlinks found and lost since a date (bulk_new_lost_backlinks)",
+        _add_date_from,
+        _new_lost_backlinks_params,
+    ),
+    JobCommand(
+        "new-lost-referring-domains",
+        BULK_NEW_LOST_REFERRING_DOMAINS,
+        "referring domains found and lost since a date (bulk_new_lost_referring_domains)",
+        _add_date_from,
+        _new_lost_referring_domains_params,
+    ),
+    JobCommand(
+        "pages-summary",
+        BULK_PAGES_SUMMARY,
+        "backlink profile of each page or site, at most 100 root domains a call (bulk_pages_summary)",
+        _add_pages_summary_options,
+        _pages_summary_params,
+    ),
 ]
 
 
@@ -164,6 +273,7 @@ def _client(args: argparse.Namespace, base_url: str | None = None) -> BulkClient
 async def _run_job_command(args: argparse.Namespace) -> int:
     job: JobCommand = args.job
     client = _client(args)  # validates every knob and the credentials before any reading or call
+    params = job.endpoint.check_params(job.params(args))
     total = None if args.quiet else count_targets(args.input, args.column)
     with open_input(args.input) as handle, open_output(args.output, args.format) as writer:
         return await run_job(
@@ -171,7 +281,7 @@ async def _run_job_command(args: argparse.Namespace) -> int:
             job.endpoint,
             read_targets(handle, args.column),
             writer,
-            params=job.params(args),
+            params=params,
             checkpoint=args.checkpoint,
             display=None if args.quiet else ProgressDisplay(total),
         )
@@ -240,7 +350,7 @@ class _terminate_as_interrupt:
 def _dry_run(args: argparse.Namespace) -> int:
     """No network: what the job would send, cost and take at the configured rate."""
     seen: set[str] = set()
-    sent: set[str] = set()
+    sent: dict[str, None] = {}  # in input order: chunks are cut the way the job would cut them
     valid = invalid = duplicate = 0
     with open_input(args.input) as handle:
         for raw in read_targets(handle, args.column):
@@ -254,10 +364,11 @@ def _dry_run(args: argparse.Namespace) -> int:
             elif target in sent:
                 duplicate += 1
             else:
-                sent.add(target)
+                sent[target] = None
                 valid += 1
-    chunk = min(args.chunk_size, args.job.endpoint.max_targets)
-    calls = -(-valid // chunk)
+    endpoint: Endpoint[Any] = args.job.endpoint
+    chunk = min(args.chunk_size, endpoint.max_targets)
+    calls = _calls_needed(list(sent), chunk, endpoint)
     limit, period = args.rate
     shortest = max(0, calls - 1) * period / limit
     print(
@@ -265,11 +376,22 @@ def _dry_run(args: argparse.Namespace) -> int:
         f"  targets   {len(seen):,} distinct inputs: {valid:,} to send, {invalid:,} invalid, "
         f"{duplicate:,} duplicate\n"
         f"  calls     {calls:,} of at most {chunk} targets\n"
-        f"  cost      ${estimate_cost(valid, chunk_size=chunk):.4f} estimated (without retries)\n"
+        f"  cost      ${calls * COST_PER_CALL_USD + valid * COST_PER_TARGET_USD:.4f} estimated "
+        "(without retries)\n"
         f"  time      at least {shortest:.1f} s at {limit}/{period:g}s (more if latency binds at "
         f"{args.concurrency} in flight)"
     )
     return EXIT_OK
+
+
+def _calls_needed(targets: list[str], size: int, endpoint: Endpoint[Any]) -> int:
+    """How many calls the job would make: chunks cut as the engine cuts them (root domains too)."""
+    calls = 0
+    while targets:
+        cut = cut_chunk(targets, size, endpoint.root_domain, endpoint.max_root_domains, final=True)
+        targets = targets[cut:]
+        calls += 1
+    return calls
 
 
 # --- demo ----------------------------------------------------------------------------

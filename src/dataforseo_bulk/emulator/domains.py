@@ -1,19 +1,25 @@
 """Hosts and root domains of targets: the one place that decides what a "root domain" is.
 
 ``bulk_pages_summary`` refuses targets spread over more than 100 root ("main") domains, and
-DataForSEO counts ``dataforseo.com`` and ``docs.dataforseo.com`` as one. The real rule is the
-Public Suffix List; this emulator uses a small documented approximation so it needs no data
-file. Swap :func:`root_domain` for a PSL lookup if a test ever needs the exact answer.
+DataForSEO counts ``dataforseo.com`` and ``docs.dataforseo.com`` as one. The rule is the Public
+Suffix List, read from the offline copy inside the ``publicsuffixlist`` package (never fetched):
+the root is the registrable domain, one label more than the public suffix. The client package
+(:mod:`dataforseo_bulk.domains`) applies the same package and rule when it forms chunks, so the
+two always agree; this module imports it directly, not through the client.
 """
 
 from __future__ import annotations
 
-from typing import Final
+import functools
 from urllib.parse import urlsplit
 
-#: Second-level labels that, under a two-letter country TLD, act as part of the suffix
-#: (``bbc.co.uk``, ``abc.net.au``, ``ox.ac.uk``).
-SECOND_LEVEL_SUFFIXES: Final = frozenset({"co", "com", "org", "net", "ac", "gov", "edu"})
+from publicsuffixlist import PublicSuffixList
+
+
+@functools.cache
+def _suffix_list() -> PublicSuffixList:
+    # Parsed once, on first use, from the file shipped inside the package.
+    return PublicSuffixList()
 
 
 def host_of(target: str) -> str:
@@ -28,17 +34,14 @@ def host_of(target: str) -> str:
     return host.lower().rstrip(".")
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def root_domain(host: str) -> str:
-    """The registrable ("root", "main") domain of a host, by a simple rule.
-
-    The last two labels, or the last three when the TLD has two letters and the label before it
-    is one of :data:`SECOND_LEVEL_SUFFIXES`: ``docs.dataforseo.com`` → ``dataforseo.com``,
-    ``news.bbc.co.uk`` → ``bbc.co.uk``. IP addresses and single labels are their own root.
+    """The registrable ("root", "main") domain of a host under the Public Suffix List (its
+    private section included): ``docs.dataforseo.com`` → ``dataforseo.com``, ``news.bbc.co.uk``
+    → ``bbc.co.uk``, ``foo.blogspot.com`` → itself. IP addresses, single labels and public
+    suffixes themselves (``co.uk``, ``github.io``) are their own root.
     """
     host = host.lower().rstrip(".")
-    if ":" in host or host.replace(".", "").isdigit():
+    if not host or ":" in host or host.replace(".", "").isdigit():
         return host
-    labels = host.split(".")
-    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in SECOND_LEVEL_SUFFIXES:
-        return ".".join(labels[-3:])
-    return ".".join(labels[-2:])
+    return _suffix_list().privatesuffix(host) or host

@@ -2,8 +2,8 @@
 
 Checks run in the order the real API appears to apply them: route, Basic auth (HTTP 401),
 body (envelope 40502/40503), rate window (40202), concurrency (40209), task validation
-(task 40000/40501/40506), latency, fault injection, answer. Every request is recorded in the
-ledger, if there is one.
+(task 40000/40501/40506), account balance (envelope 40210), latency, fault injection, answer.
+Every request is recorded in the ledger, if there is one.
 """
 
 from __future__ import annotations
@@ -40,6 +40,10 @@ NOT_FOUND: Final = 40400
 INVALID_PATH: Final = 40402
 ONE_TASK_ONLY: Final = 40000
 INTERNAL_ERROR: Final = 50000
+INSUFFICIENT_FUNDS: Final = 40210
+INSUFFICIENT_FUNDS_MESSAGE: Final = (
+    "Insufficient funds. Your account's balance is too low to complete this request."
+)
 WWW_AUTHENTICATE: Final = (b"www-authenticate", b'Basic realm="DataForSEO REST API"')
 _GATEWAY_REASONS: Final = {
     502: "Bad Gateway",
@@ -62,6 +66,13 @@ def utc_today() -> dt.date:
 
 
 @dataclass(slots=True)
+class Hold:
+    """Money held against the balance for one call being answered."""
+
+    usd: float
+
+
+@dataclass(slots=True)
 class Outcome:
     """What the ledger records about one answered request."""
 
@@ -74,6 +85,36 @@ class Outcome:
     fault: str | None = None
     cost: float = 0.0
     charged_targets: Sequence[str] = field(default_factory=tuple)
+    #: The price held against the balance for this call; recording turns it into ``cost``.
+    hold: Hold | None = None
+
+
+class Funds:
+    """The account balance: what was charged so far, and what is held for calls being answered.
+
+    A valid call holds its full price before any work is done; when it is recorded the hold
+    becomes what it was charged (maybe nothing), and a call that never gets that far releases
+    it. So concurrent calls can never together be charged more than the balance.
+    """
+
+    def __init__(self, balance_usd: float | None) -> None:
+        self.balance_usd = balance_usd
+        self.charged = 0.0
+        self.held = 0.0
+
+    def hold(self, usd: float) -> Hold | None:
+        """Hold ``usd`` for a call; ``None`` (nothing held) if that would pass the balance."""
+        if self.balance_usd is not None and round(self.charged + self.held + usd, 8) > self.balance_usd:
+            return None
+        self.held += usd
+        return Hold(usd)
+
+    def charge(self, hold: Hold | None, usd: float) -> None:
+        """Release ``hold`` (once; later calls are no-ops) and add ``usd`` to what was charged."""
+        if hold is not None:
+            self.held = max(0.0, self.held - hold.usd)
+            hold.usd = 0.0
+        self.charged += usd
 
 
 def _first_task_summary(tasks: Sequence[Mapping[str, object]]) -> tuple[str | None, int]:
@@ -118,6 +159,7 @@ class EmulatorApp:
         self._jitter_rng = random.Random(None if config.seed is None else f"jitter:{config.seed}")
         self._id_rng = random.Random(None if config.seed is None else f"task-ids:{config.seed}")
         self._credentials = f"{config.login}:{config.password}".encode()
+        self.funds = Funds(config.balance_usd)
 
     def __repr__(self) -> str:
         return f"EmulatorApp({self.config!r}, ledger={self.ledger!r})"
@@ -191,10 +233,13 @@ class EmulatorApp:
         outcome: Outcome,
         started: float,
         extra_headers: tuple[tuple[bytes, bytes], ...] = (),
+        message: str | None = None,
     ) -> None:
         """Answer with an envelope-level status and no tasks."""
         assert outcome.envelope_code is not None
-        envelope = make_envelope(status_code=outcome.envelope_code, elapsed=time.perf_counter() - started)
+        envelope = make_envelope(
+            status_code=outcome.envelope_code, elapsed=time.perf_counter() - started, status_message=message
+        )
         self._record(outcome)
         await asgi.send_response(send, outcome.http_status, encode(envelope), extra_headers=extra_headers)
 
@@ -207,6 +252,30 @@ class EmulatorApp:
         started: float,
     ) -> None:
         checked = validate_task(spec, tasks[0], self.today())
+        # The full price of a valid call is held against the balance before any work is done;
+        # an invalid task costs nothing and goes on to its 40501/40506 answer.
+        price = task_cost(len(set(checked.targets))) if isinstance(checked, ValidTask) else 0.0
+        hold = self.funds.hold(price)
+        if hold is None:
+            tag, targets = _first_task_summary(tasks)
+            refusal = Outcome(spec.name, 200, INSUFFICIENT_FUNDS, tag, targets)
+            await self._refuse(send, refusal, started, message=INSUFFICIENT_FUNDS_MESSAGE)
+            return
+        try:
+            await self._answer_held(spec, tasks, checked, hold, receive, send, started)
+        finally:
+            self.funds.charge(hold, 0.0)  # a call cancelled before it was recorded pays nothing
+
+    async def _answer_held(
+        self,
+        spec: EndpointSpec,
+        tasks: list[dict[str, object]],
+        checked: ValidTask | TaskError,
+        hold: Hold,
+        receive: Receive,
+        send: Send,
+        started: float,
+    ) -> None:
         await self._latency()
         fault = self.faults.draw() if isinstance(checked, ValidTask) else None
         items: list[Item] = []
@@ -238,6 +307,7 @@ class EmulatorApp:
             fault=fault,
             cost=task_cost(len(items)) if charged else 0.0,
             charged_targets=[str(item[spec.key_field]) for item in items] if charged else (),
+            hold=hold,
         )
         await self._deliver(outcome, envelope, receive, send, started)
 
@@ -334,6 +404,7 @@ class EmulatorApp:
             group.cancel_scope.cancel()
 
     def _record(self, outcome: Outcome) -> None:
+        self.funds.charge(outcome.hold, outcome.cost)
         if self.ledger is None:
             return
         self.ledger.record(

@@ -41,6 +41,9 @@ class EmulatorConfig:
     seed: int | None = None
     #: How long the ``slow`` fault holds its answer.
     slow_seconds: float = 200.0
+    #: The account's balance in USD (``None``: unlimited). A call whose cost, added to what was
+    #: charged so far, would exceed it is refused with envelope 40210 "Insufficient funds.".
+    balance_usd: float | None = None
 
     def __post_init__(self) -> None:
         problems = self._problems()
@@ -78,6 +81,11 @@ class EmulatorConfig:
                 problems.append(f"unknown fault kind(s) {unknown}; choose from {sorted(FAULT_KINDS)}")
             elif self.fault_rate > 0 and not self.faults:
                 problems.append("fault_rate > 0 needs at least one kind in faults (or set fault_rate=0)")
+        if self.balance_usd is not None and not (_is_number(self.balance_usd) and self.balance_usd >= 0):
+            problems.append(
+                f"balance_usd must be a number of USD >= 0, e.g. 0.25, or None for no limit; "
+                f"got {self.balance_usd!r}"
+            )
         if self.seed is not None and not _is_int(self.seed):
             problems.append(f"seed must be an int or None; got {self.seed!r}")
         return problems

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import signal
 import socket
@@ -140,6 +141,19 @@ def parse_concurrency(text: str) -> int | None:
     return value
 
 
+def parse_balance(text: str) -> float | None:
+    """USD >= 0 (``0.25``), or ``none`` for an unlimited balance."""
+    if text.strip().lower() in ("none", "off", "unlimited"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected USD >= 0 such as 0.25, or none; got {text!r}")
+    return value
+
+
 def parse_faults(text: str) -> frozenset[str]:
     """A comma list of fault kinds (``http500,drop``), ``all`` or ``none``."""
     if text.strip().lower() == "all":
@@ -188,6 +202,8 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         default=200.0,
         help="how long the slow fault waits (default: %(default)s)",
     )
+    add("--balance", type=parse_balance, default=None, metavar="USD",
+        help="account balance; a call that would pass it gets 40210 (default: none)")  # fmt: skip
     add("--login", default="emulator", help="API login to accept (default: %(default)s)")
     add("--password", default=os.environ.get(PASSWORD_ENV, DEFAULT_PASSWORD),
         help=f"API password to accept (default: ${PASSWORD_ENV} or {DEFAULT_PASSWORD})")  # fmt: skip
@@ -210,6 +226,7 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         faults=args.faults,
         seed=args.seed,
         slow_seconds=args.slow_seconds,
+        balance_usd=args.balance,
     )
 
 

@@ -145,3 +145,19 @@ async def test_checkpoint_never_holds_credentials(api: FakeAPI, tmp_path: Path) 
     for path in tmp_path.iterdir():
         content = path.read_bytes()
         assert PASSWORD.encode() not in content and LOGIN.encode() not in content
+
+
+async def test_streamed_job_with_checkpoint_forgets_answers_but_never_buys_twice(
+    api: FakeAPI, tmp_path: Path
+) -> None:
+    targets = [*domains(3000), *domains(10), "SITE5.example.com"]  # late duplicates, after their answer
+    got: dict[str, int] = {}
+    async with client(max_concurrency=1) as c:
+        async with c.stream(targets, checkpoint=tmp_path / "job.sqlite") as outcomes:
+            async for outcome in outcomes:
+                got.update(outcome.values)
+            stats = outcomes.stats()
+    assert sorted(api.sent_targets) == sorted(domains(3000))  # each bought once
+    assert got["SITE5.example.com"] == backlinks_of("site5.example.com")
+    assert len(got) == 3001
+    assert stats.resumed == 10  # the late duplicates came from the checkpoint, not the API

@@ -481,7 +481,13 @@ class BulkClient:
         params = endpoint.check_params(params)  # before any file is made or call sent
         with self._store(endpoint, params, checkpoint) as store:
             job = self.job(
-                endpoint, deliver, params=params, store=store, max_cost=max_cost, on_progress=on_progress
+                endpoint,
+                deliver,
+                params=params,
+                store=store,
+                max_cost=max_cost,
+                on_progress=on_progress,
+                streaming=True,
             )
 
             async def produce() -> None:
@@ -520,8 +526,13 @@ class BulkClient:
         store: OutcomeStore | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
+        streaming: bool = False,
     ) -> Job[V]:
-        """A :class:`Job` on this client's connection and settings."""
+        """A :class:`Job` on this client's connection and settings.
+
+        ``streaming`` with a ``store``: answered targets are kept in the store only, so memory
+        stays bounded by the calls in flight however long the input.
+        """
         if max_cost is not None:
             _validate(**{**self._options.model_dump(), "max_cost": max_cost})
         reserved = {"targets", "tag"} & set(params or {})
@@ -545,6 +556,7 @@ class BulkClient:
             settings=settings,
             on_outcome=on_outcome,
             store=store,
+            forget_answered=streaming,
             on_progress=on_progress or self._on_progress,
             on_retry=self._on_retry,
             clock=self._clock,

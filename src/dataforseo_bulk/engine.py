@@ -161,6 +161,7 @@ class Job(Generic[V]):
         settings: JobSettings,
         on_outcome: OutcomeSink[V],
         store: OutcomeStore | None = None,
+        forget_answered: bool = False,
         on_progress: Callable[[Progress], None] | None = None,
         on_retry: Callable[[RetryDetails], None] | None = None,
         clock: Clock = LOOP_CLOCK,
@@ -172,6 +173,9 @@ class Job(Generic[V]):
         self._settings = settings
         self._on_outcome = on_outcome
         self._store = store
+        # A streamed job with a store keeps answers there, not here: memory stays bounded by the
+        # calls in flight, and a late duplicate is answered from the store (never bought again).
+        self._forget_answered = forget_answered and store is not None
         self._on_progress = on_progress
         self._on_retry = on_retry
         self._clock = clock
@@ -545,7 +549,12 @@ class Job(Generic[V]):
         """Record each target's answer; return it keyed by every spelling that asked for it."""
         entries: dict[str, Any] = self._entries
         if len(answers) > 1 and itemgetter(*answers)(entries).count(_SELF) == len(answers):
-            entries.update(answers)  # every target asked for once, in normal form: C-level
+            # Every target asked for once, in normal form: C-level.
+            if self._forget_answered:
+                for target in answers:
+                    del entries[target]
+            else:
+                entries.update(answers)
             return answers
         by_spelling: dict[str, A] = {}
         for target, answer in answers.items():
@@ -557,6 +566,9 @@ class Job(Generic[V]):
                 entries[target] = answer if target in spellings else _Unseen(answer)
                 for spelling in spellings:
                     by_spelling[spelling] = answer
+        if self._forget_answered:
+            for target in answers:
+                entries.pop(target, None)
         return by_spelling
 
     async def _publish(self, outcome: ChunkOutcome[V]) -> None:

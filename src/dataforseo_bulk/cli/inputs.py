@@ -1,8 +1,13 @@
-"""Reading targets for the CLI: one per line, or one column of a CSV; lazily, from a file or stdin."""
+"""Reading targets for the CLI: one per line, or one column of a CSV; lazily, from a file or stdin.
+
+Input is UTF-8; a byte-order mark (which spreadsheet programs put at the start of a CSV they
+export) is skipped, so it never becomes part of the first target or of the first header name.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,34 +16,68 @@ from typing import TextIO
 
 from ..errors import ConfigurationError
 
+ENCODING = "utf-8-sig"  # UTF-8, with or without a byte-order mark
+
 
 @contextmanager
 def open_input(path: str) -> Iterator[TextIO]:
     if path == "-":
-        yield sys.stdin
+        yield from _stdin()
         return
     try:  # the `with` below closes it; the `try` only turns a failed open into a clear message
-        handle = Path(path).open(encoding="utf-8", newline="")  # noqa: SIM115
+        handle = Path(path).open(encoding=ENCODING, newline="")  # noqa: SIM115
     except OSError as exc:
         raise ConfigurationError(f"cannot read input {path!r}: {exc.strerror}") from None
     with handle:
         yield handle
 
 
+def _stdin() -> Iterator[TextIO]:
+    """stdin as UTF-8 text with the CSV module's newline handling, whatever the locale says."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is None:  # replaced by something without bytes underneath (e.g. a test harness)
+        yield sys.stdin
+        return
+    wrapper = io.TextIOWrapper(buffer, encoding=ENCODING, newline="")
+    try:
+        yield wrapper
+    finally:
+        wrapper.detach()  # leave sys.stdin's buffer open
+
+
+def _decoded(lines: Iterator[str], handle: TextIO) -> Iterator[str]:
+    """``lines``, with a decoding error turned into a message that says how to fix the input."""
+    try:
+        yield from lines
+    except UnicodeDecodeError as exc:
+        name = getattr(handle, "name", "the input")
+        raise ConfigurationError(
+            f"input {name!r} is not UTF-8 ({exc.reason}): save it as UTF-8 and run again"
+        ) from None
+
+
 def read_lines(handle: TextIO) -> Iterator[str]:
     """One target per line; blank lines and ``#`` comments skipped, surrounding spaces trimmed."""
-    for line in handle:
+    for line in _decoded(iter(handle), handle):
         target = line.strip()
         if target and not target.startswith("#"):
             yield target
 
 
 def read_column(handle: TextIO, column: str) -> Iterator[str]:
-    """The named column of a CSV with a header row; blank cells skipped."""
-    reader = csv.DictReader(handle)
+    """The named column of a CSV with a header row; blank cells skipped.
+
+    The header is read and checked now, so a wrong ``--column`` is reported before any call,
+    not when the job first asks for a target.
+    """
+    reader = csv.DictReader(_decoded(iter(handle), handle))
     if reader.fieldnames is None or column not in reader.fieldnames:
         found = ", ".join(reader.fieldnames or []) or "no header"
         raise ConfigurationError(f"--column {column!r} is not in the CSV header ({found})")
+    return _cells(reader, column)
+
+
+def _cells(reader: csv.DictReader[str], column: str) -> Iterator[str]:
     for row in reader:
         target = (row.get(column) or "").strip()
         if target:
@@ -50,8 +89,13 @@ def read_targets(handle: TextIO, column: str | None) -> Iterator[str]:
 
 
 def count_targets(path: str, column: str | None) -> int | None:
-    """How many targets a file holds (for the progress bar's total); None for stdin."""
+    """How many distinct targets a file holds; None for stdin.
+
+    The progress bar's total. A job counts each distinct input string once (an exact repeat is
+    a duplicate, not another target), so the total counts them the same way and the bar ends
+    full however many repeats the file has.
+    """
     if path == "-":
         return None
     with open_input(path) as handle:
-        return sum(1 for _ in read_targets(handle, column))
+        return len(set(read_targets(handle, column)))

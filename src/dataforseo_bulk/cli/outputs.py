@@ -40,9 +40,18 @@ def _flat(value: Any) -> dict[str, Any]:
 
 
 class CsvWriter:
+    """CSV with a header row: ``target``, the value's columns, then the failure columns.
+
+    The value columns come from the first value written (a model or dict is spread field by
+    field). Rows of failures that arrive before any value (invalid targets are reported first)
+    wait for it, so they never fix the header to the wrong columns; :meth:`close` writes them
+    under a ``backlinks`` column if no value ever came.
+    """
+
     def __init__(self, handle: TextIO) -> None:
         self._handle = handle
         self._writer: csv.DictWriter[str] | None = None
+        self._waiting: list[dict[str, Any]] = []
 
     def write(self, outcome: ChunkOutcome[Any]) -> None:
         rows = [{"target": t, **_flat(v)} for t, v in outcome.values.items()]
@@ -50,17 +59,28 @@ class CsvWriter:
         if not rows:
             return
         if self._writer is None:
-            columns = ["target", *(k for k in rows[0] if k not in ("target", *FAILURE_COLUMNS))]
-            if outcome.values:
-                value_columns = [k for k in _flat(next(iter(outcome.values.values())))]
-                columns = ["target", *value_columns]
-            else:
-                columns = ["target", VALUE_COLUMN]
-            self._writer = csv.DictWriter(
-                self._handle, [*columns, *FAILURE_COLUMNS], extrasaction="ignore", lineterminator="\n"
-            )
-            self._writer.writeheader()
+            if not outcome.values:
+                self._waiting += rows
+                return
+            self._start(list(_flat(next(iter(outcome.values.values())))))
+        assert self._writer is not None
         self._writer.writerows(rows)
+        self._handle.flush()
+
+    def _start(self, value_columns: list[str]) -> None:
+        columns = ["target", *(c for c in value_columns if c != "target" and c not in FAILURE_COLUMNS)]
+        self._writer = csv.DictWriter(
+            self._handle, [*columns, *FAILURE_COLUMNS], extrasaction="ignore", lineterminator="\n"
+        )
+        self._writer.writeheader()
+        self._writer.writerows(self._waiting)
+        self._waiting = []
+
+    def close(self) -> None:
+        """Write the rows still waiting (no value came to decide the header). Nothing at all was
+        written if the job wrote no row."""
+        if self._writer is None and self._waiting:
+            self._start([VALUE_COLUMN])
         self._handle.flush()
 
 
@@ -78,6 +98,9 @@ class JsonlWriter:
             self._handle.write("\n".join(lines) + "\n")
             self._handle.flush()
 
+    def close(self) -> None:
+        self._handle.flush()
+
 
 @contextmanager
 def open_output(path: str | None, fmt: str | None) -> Iterator[Writer]:
@@ -88,11 +111,19 @@ def open_output(path: str | None, fmt: str | None) -> Iterator[Writer]:
             f"output format {fmt!r}: name the file .csv or .jsonl, or pass --format csv|jsonl"
         )
     if path is None or path == "-":
-        yield CsvWriter(sys.stdout) if fmt == "csv" else JsonlWriter(sys.stdout)
+        yield from _writing(sys.stdout, fmt)
         return
     try:  # the `with` below closes it; the `try` only turns a failed open into a clear message
         handle = Path(path).open("w", encoding="utf-8", newline="")  # noqa: SIM115
     except OSError as exc:
         raise ConfigurationError(f"cannot write output {path!r}: {exc.strerror}") from None
     with handle:
-        yield CsvWriter(handle) if fmt == "csv" else JsonlWriter(handle)
+        yield from _writing(handle, fmt)
+
+
+def _writing(handle: TextIO, fmt: str) -> Iterator[Writer]:
+    writer = CsvWriter(handle) if fmt == "csv" else JsonlWriter(handle)
+    try:
+        yield writer
+    finally:  # also when the job stops early: rows already written stay, waiting ones are written
+        writer.close()

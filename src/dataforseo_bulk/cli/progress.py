@@ -60,6 +60,7 @@ class ProgressDisplay:
         self._clock = clock
         self._last_shown = -float("inf")
         self._last: Progress | None = None
+        self._shown: Progress | None = None
 
     def update(self, progress: Progress) -> None:
         self._last = progress
@@ -69,6 +70,7 @@ class ProgressDisplay:
             self._show(progress)
 
     def _show(self, progress: Progress) -> None:
+        self._shown = progress
         line = describe(progress, self.total)
         if self._live:
             self._stream.write(f"\r\033[K{line}")
@@ -77,8 +79,8 @@ class ProgressDisplay:
         self._stream.flush()
 
     def finish(self, stats: JobStats, *, headline: str) -> None:
-        """The last state of the bar, then the summary."""
-        if self._last is not None:
+        """The last state of the bar (unless it is on show already), then the summary."""
+        if self._last is not None and self._last is not self._shown:
             self._show(self._last)
         if self._live:
             self._stream.write("\n")

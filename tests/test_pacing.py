@@ -41,9 +41,9 @@ async def test_no_window_ever_holds_more_than_the_limit(limit: int, period: floa
     # Smooth, not bursty: the first window holds no more than its share either.
     start = min(admitted)
     assert sum(1 for t in admitted if t < start + period / 10) <= limit // 10 + 1
-    # And it is not slower than it has to be: within the 0.5 % margin of the limit.
+    # And it is not slower than it has to be: within the margin (0.5 %, at least 50 ms a window).
     span = max(admitted) - start
-    assert span <= (calls - 1) * period / limit * 1.006
+    assert span <= (calls - 1) * (period + max(period * 0.005, 0.05)) / limit + 1e-6
 
 
 async def test_aiolimiter_style_burst_is_what_we_avoid() -> None:

@@ -430,11 +430,13 @@ class Job(Generic[V]):
                 )
                 raise _Stopped
             answer: Answer | None = None
+            sent = False
             try:
                 async with self._pacer.slot():
+                    sent = True  # from here on the call may reach the API (and be billed)
                     answer = await self._post(body)
             finally:
-                self._account(worst_case, answer, work)
+                self._account(worst_case, answer, work, sent=sent)
             decision = classify(answer, n_targets=len(part.targets))
             self._react(decision)
             if decision.kind is Kind.FATAL:
@@ -460,7 +462,10 @@ class Job(Generic[V]):
                 self._on_retry(details)
             await self._clock.sleep(wait)
 
-    def _account(self, worst_case: float, answer: Answer | None, work: _ChunkWork[V]) -> None:
+    def _account(self, worst_case: float, answer: Answer | None, work: _ChunkWork[V], *, sent: bool) -> None:
+        if not sent:  # cancelled while waiting for its slot: never went out, costs nothing
+            self._budget.settle(worst_case, 0.0)
+            return
         charged = answer.cost if answer is not None and answer.cost_known else None
         self._budget.settle(worst_case, charged)
         self._tally.calls += 1

@@ -27,6 +27,7 @@ from ._constants import (
     CONCURRENCY_BACKOFF_FACTOR,
     CONCURRENCY_RECOVERY_SECONDS,
     RATE_WINDOW_MARGIN,
+    RATE_WINDOW_MARGIN_MIN,
 )
 
 
@@ -52,7 +53,7 @@ class RateMeter:
         self.period = period
         # One booked slot every `interval` seconds: any half-open window of `period` holds at
         # most `limit` slots. The margin absorbs transit jitter between our clock and the API's.
-        self.interval = period * (1.0 + margin) / limit
+        self.interval = (period + max(period * margin, RATE_WINDOW_MARGIN_MIN)) / limit
         self._clock = clock
         self._next_slot = -math.inf
         self._paused_until = -math.inf

@@ -26,6 +26,10 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 KEEPALIVE_EXPIRY = 15.0
 
 
+_Answer = tuple[int, list[tuple[bytes, bytes]], bytes, bool]
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
 class _Connection(asyncio.Protocol):
     """One HTTP/1.1 connection: one exchange at a time, parsed as the bytes arrive."""
 
@@ -34,7 +38,10 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         self.idle_since = 0.0
         self._buffer = bytearray()
-        self._waiter: asyncio.Future[tuple[int, list[tuple[bytes, bytes]], bytes, bool]] | None = None
+        self._waiter: asyncio.Future[_Answer] | None = None
+        self._deadline: asyncio.Timeout | None = None
+        self._read_timeout: float | None = None
+        self._no_body = False
         self._reset()
 
     def _reset(self) -> None:
@@ -45,9 +52,9 @@ class _Connection(asyncio.Protocol):
         self._length = 0
         self._keep_alive = True
         self._body = bytearray()
-        self._chunk_left = (
-            -1
-        )  # chunked: bytes left in the current chunk (+2 for its CRLF); -1: size line next
+        # Chunked framing: -1 a size line comes next; -2 the last chunk was read, trailers and
+        # an empty line come next; n > 0 bytes left of the current chunk and its CRLF.
+        self._chunk_left = -1
 
     # --- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -58,6 +65,9 @@ class _Connection(asyncio.Protocol):
         if self._waiter is None or self._waiter.done():
             self.close()  # bytes nobody asked for: this connection is no longer in a known state
             return
+        if self._deadline is not None and self._read_timeout is not None:
+            # httpx's read timeout bounds the wait for each read, not the whole answer.
+            self._deadline.reschedule(asyncio.get_running_loop().time() + self._read_timeout)
         self._buffer += data
         try:
             self._parse()
@@ -69,7 +79,7 @@ class _Connection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return
-        if self._mode == "eof":
+        if self._mode == "eof" and exc is None:
             waiter.set_result((self._status, self._headers, bytes(self._buffer), False))
         else:
             waiter.set_exception(
@@ -77,18 +87,19 @@ class _Connection(asyncio.Protocol):
             )
 
     # --- one exchange --------------------------------------------------------------------
-    async def exchange(
-        self, payload: bytes, read_timeout: float | None
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes, bool]:
+    async def exchange(self, payload: bytes, read_timeout: float | None, *, head: bool = False) -> _Answer:
         assert self.transport is not None
         self._reset()
+        self._no_body = head
+        self._read_timeout = read_timeout
         self._waiter = asyncio.get_running_loop().create_future()
         self.transport.write(payload)
         try:
-            async with asyncio.timeout(read_timeout):
+            async with asyncio.timeout(read_timeout) as self._deadline:
                 return await self._waiter
         finally:
             self._waiter = None
+            self._deadline = None
 
     def close(self) -> None:
         self.closed = True
@@ -109,50 +120,59 @@ class _Connection(asyncio.Protocol):
             lines = bytes(buffer[:end]).split(b"\r\n")
             del buffer[: end + 4]
             version, status = lines[0].split(b" ", 2)[:2]
+            if not version.startswith(b"HTTP/1.") or len(status) != 3 or not status.isdigit():
+                raise ValueError(f"not an HTTP/1.x status line: {lines[0][:40]!r}")
             self._status = int(status)
-            if 100 <= self._status < 200:
+            if self._status < 200:
                 continue  # an interim answer (100 Continue): the real one follows
-            self._headers = headers = []
-            length = -1
-            chunked = False
-            for line in lines[1:]:
-                name, _, value = line.partition(b":")
-                value = value.strip()
-                headers.append((name, value))
-                lowered = name.lower()
-                if lowered == b"content-length":
-                    length = int(value)
-                elif lowered == b"transfer-encoding":
-                    chunked = b"chunked" in value.lower()
-                elif lowered == b"connection":
-                    self._keep_alive = b"close" not in value.lower()
-            if version != b"HTTP/1.1":
-                self._keep_alive = False
-            if chunked:
-                self._mode = "chunked"
-            elif length >= 0:
-                self._mode, self._length = "length", length
-            else:
-                self._mode, self._keep_alive = "eof", False
+            self._read_head(version, lines[1:])
         if self._mode == "length":
             if len(buffer) >= self._length:
                 self._done(bytes(buffer[: self._length]))
         elif self._mode == "chunked":
             self._parse_chunks()
 
+    def _read_head(self, version: bytes, lines: list[bytes]) -> None:
+        self._headers = headers = []
+        length = -1
+        chunked = False
+        for line in lines:
+            name, _, value = line.partition(b":")
+            value = value.strip()
+            headers.append((name, value))
+            lowered = name.lower()
+            if lowered == b"content-length":
+                if not value.isdigit():  # int() would take "-1", "1_0", " +1"
+                    raise ValueError(f"bad Content-Length {value[:20]!r}")
+                length = int(value)
+            elif lowered == b"transfer-encoding":
+                chunked = b"chunked" in value.lower()
+            elif lowered == b"connection":
+                self._keep_alive = b"close" not in value.lower()
+        if version != b"HTTP/1.1":
+            self._keep_alive = False
+        if self._no_body or self._status in (204, 304):
+            self._mode = "length"  # no body by definition (RFC 9112 6.3), whatever the headers say
+        elif chunked:
+            self._mode = "chunked"
+        elif length >= 0:
+            self._mode, self._length = "length", length
+        else:
+            self._mode, self._keep_alive = "eof", False
+
     def _parse_chunks(self) -> None:
         buffer = self._buffer
         while True:
-            if self._chunk_left < 0:
+            if self._chunk_left == -1:
                 end = buffer.find(b"\r\n")
                 if end < 0:
                     return
-                size = int(bytes(buffer[:end]).split(b";", 1)[0], 16)
+                digits = bytes(buffer[:end]).split(b";", 1)[0].strip()
+                if not digits or not set(digits) <= _HEX:
+                    raise ValueError(f"bad chunk size {digits[:20]!r}")
+                size = int(digits, 16)
                 del buffer[: end + 2]
-                if size == 0:
-                    self._chunk_left = -2  # the last chunk: trailers, then an empty line
-                else:
-                    self._chunk_left = size + 2
+                self._chunk_left = -2 if size == 0 else size + 2
             if self._chunk_left == -2:
                 end = buffer.find(b"\r\n")
                 while end > 0:  # skip trailer lines
@@ -163,6 +183,8 @@ class _Connection(asyncio.Protocol):
                 return
             if len(buffer) < self._chunk_left:
                 return
+            if buffer[self._chunk_left - 2 : self._chunk_left] != b"\r\n":
+                raise ValueError("chunk data not followed by CRLF")
             self._body += buffer[: self._chunk_left - 2]
             del buffer[: self._chunk_left]
             self._chunk_left = -1
@@ -199,7 +221,9 @@ class FastTransport(httpx.AsyncBaseTransport):
         try:
             connection = self._idle_connection(origin) or await self._connect(origin, timeouts, request)
             try:
-                status, headers, body, keep_alive = await connection.exchange(payload, timeouts.get("read"))
+                status, headers, body, keep_alive = await connection.exchange(
+                    payload, timeouts.get("read"), head=request.method == "HEAD"
+                )
             except TimeoutError:
                 connection.close()
                 raise httpx.ReadTimeout("no answer within the read timeout", request=request) from None
@@ -275,7 +299,11 @@ class FastTransport(httpx.AsyncBaseTransport):
         body = request.content if isinstance(request.stream, httpx.ByteStream) else await request.aread()
         head = [request.method.encode(), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
         for name, value in request.headers.raw:
+            if name.lower() == b"transfer-encoding":
+                continue  # a streamed body is read whole and sent with its length instead
             head += (name, b": ", value, b"\r\n")
+        if "Content-Length" not in request.headers and (body or request.method in ("POST", "PUT", "PATCH")):
+            head += (b"Content-Length: ", str(len(body)).encode(), b"\r\n")
         head.append(b"\r\n")
         return b"".join(head) + body
 

@@ -39,13 +39,26 @@ def _flat(value: Any) -> dict[str, Any]:
     return {VALUE_COLUMN: value}
 
 
+def _cells(fields: dict[str, Any]) -> dict[str, Any]:
+    """A nested value (``referring_links_tld``: a dict) as compact JSON in its one cell, not as a
+    Python repr; plain values as they are."""
+    if not any(isinstance(value, dict | list) for value in fields.values()):
+        return fields
+    return {
+        name: json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        if isinstance(value, dict | list)
+        else value
+        for name, value in fields.items()
+    }
+
+
 class CsvWriter:
     """CSV with a header row: ``target``, the value's columns, then the failure columns.
 
     The value columns come from the first value written (a model or dict is spread field by
-    field). Rows of failures that arrive before any value (invalid targets are reported first)
-    wait for it, so they never fix the header to the wrong columns; :meth:`close` writes them
-    under a ``backlinks`` column if no value ever came.
+    field; a nested dict or list is one cell of JSON). Rows of failures that arrive before any
+    value (invalid targets are reported first) wait for it, so they never fix the header to the
+    wrong columns; :meth:`close` writes them under a ``backlinks`` column if no value ever came.
     """
 
     def __init__(self, handle: TextIO) -> None:
@@ -54,7 +67,7 @@ class CsvWriter:
         self._waiting: list[dict[str, Any]] = []
 
     def write(self, outcome: ChunkOutcome[Any]) -> None:
-        rows = [{"target": t, **_flat(v)} for t, v in outcome.values.items()]
+        rows = [{"target": t, **_cells(_flat(v))} for t, v in outcome.values.items()]
         rows += [{"target": t, **_failure_fields(f)} for t, f in outcome.failed.items()]
         if not rows:
             return

@@ -506,12 +506,6 @@ def test_cli_parameter_errors_exit_2_before_any_call(
 
 
 @pytest.mark.loopback
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/outputs.py CsvWriter takes its columns from the first outcome; when that holds only "
-    "failures (an invalid target is reported first) it falls back to 'backlinks' and drops every "
-    "item column. Fix: give the writer Endpoint.columns up front.",
-)
 def test_cli_csv_columns_do_not_depend_on_what_is_answered_first(served: Served, tmp_path: Path) -> None:
     input_file = tmp_path / "targets.txt"
     input_file.write_text("not a target\ncnn.com\n", encoding="utf-8")
@@ -523,11 +517,6 @@ def test_cli_csv_columns_do_not_depend_on_what_is_answered_first(served: Served,
 
 
 @pytest.mark.loopback
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli/outputs.py writes a dict cell (referring_links_*) as a Python repr; "
-    "it should be JSON (json.dumps) so that a CSV reader can parse it",
-)
 def test_cli_csv_map_cells_are_json(served: Served, input_file: Path, tmp_path: Path) -> None:
     output = tmp_path / "out.csv"
     assert main(served.argv("pages-summary", input_file, "-o", str(output))) == 0

@@ -152,12 +152,24 @@ async def test_streamed_job_with_checkpoint_forgets_answers_but_never_buys_twice
 ) -> None:
     targets = [*domains(3000), *domains(10), "SITE5.example.com"]  # late duplicates, after their answer
     got: dict[str, int] = {}
-    async with client(max_concurrency=1) as c:
-        async with c.stream(targets, checkpoint=tmp_path / "job.sqlite") as outcomes:
-            async for outcome in outcomes:
-                got.update(outcome.values)
-            stats = outcomes.stats()
+    async with (
+        client(max_concurrency=1) as c,
+        c.stream(targets, checkpoint=tmp_path / "job.sqlite") as outcomes,
+    ):
+        async for outcome in outcomes:
+            assert not set(outcome.values) & set(got)  # no input string is answered twice
+            got.update(outcome.values)
+        stats = outcomes.stats()
     assert sorted(api.sent_targets) == sorted(domains(3000))  # each bought once
     assert got["SITE5.example.com"] == backlinks_of("site5.example.com")
     assert len(got) == 3001
-    assert stats.resumed == 10  # the late duplicates came from the checkpoint, not the API
+    assert (stats.targets, stats.duplicate, stats.resumed) == (3001, 11, 0)
+
+    async with (
+        client(max_concurrency=1) as c,
+        c.stream(targets, checkpoint=tmp_path / "job.sqlite") as outcomes,
+    ):
+        again = {k: v async for outcome in outcomes for k, v in outcome.values.items()}
+        stats = outcomes.stats()
+    assert again == got and len(api.calls) == 3  # a rerun: all from the checkpoint
+    assert (stats.targets, stats.duplicate, stats.resumed) == (3001, 11, 3000)

@@ -10,12 +10,14 @@ credentials.
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
 from .chunks import ChunkRef
+from .engine import Stored
 from .errors import ConfigurationError
 from .result import FailureKind, TargetFailure
 
@@ -26,7 +28,8 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS done (
     target TEXT PRIMARY KEY,   -- normalized, as sent
     item TEXT,                 -- the API's item (JSON), or NULL for a failure
-    failure TEXT               -- the failure (JSON), or NULL
+    failure TEXT,              -- the failure (JSON), or NULL
+    given TEXT                 -- the run that handed the answer to the normal form itself
 );
 CREATE TABLE IF NOT EXISTS chunks (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -44,11 +47,20 @@ class Checkpoint:
 
     def __init__(self, path: str | Path, *, endpoint: str, params: dict[str, Any]) -> None:
         self.path = Path(path)
+        #: This run's mark on the answers it hands out, to tell a repeat from a resumed answer.
+        self.run = secrets.token_hex(8)
         self._conn = sqlite3.connect(self.path, isolation_level=None)
         try:
             self._conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode survives a killed process (not a power cut) and costs no fsync per commit.
             self._conn.execute("PRAGMA synchronous=NORMAL")
+            query = "SELECT name FROM sqlite_master WHERE type='table'"
+            tables = {row[0] for row in self._conn.execute(query)}
+            if tables and "done" not in tables:
+                raise ConfigurationError(
+                    f"{str(self.path)!r} is an SQLite file of something else (tables {sorted(tables)}), "
+                    "not a dataforseo-bulk checkpoint: give a new file name"
+                )
             self._conn.executescript(_SCHEMA)
             self._check_fingerprint(endpoint, params)
         except sqlite3.DatabaseError as exc:
@@ -74,14 +86,16 @@ class Checkpoint:
             )
 
     # --- OutcomeStore ------------------------------------------------------------------
-    def lookup(self, targets: list[str]) -> dict[str, dict[str, Any] | TargetFailure]:
-        found: dict[str, dict[str, Any] | TargetFailure] = {}
+    def lookup(self, targets: list[str]) -> dict[str, Stored]:
+        found: dict[str, Stored] = {}
+        run = self.run
         for start in range(0, len(targets), 900):  # under SQLite's bound-variable limit
             part = targets[start : start + 900]
             marks = ",".join("?" * len(part))
-            query = f"SELECT target, item, failure FROM done WHERE target IN ({marks})"
-            for target, item, failure in self._conn.execute(query, part):
-                found[target] = json.loads(item) if item is not None else _failure_from_json(failure)
+            query = f"SELECT target, item, failure, given FROM done WHERE target IN ({marks})"
+            for target, item, failure, given in self._conn.execute(query, part):
+                answer = json.loads(item) if item is not None else _failure_from_json(failure)
+                found[target] = Stored(answer, given == run)
         return found
 
     def save(
@@ -91,19 +105,29 @@ class Checkpoint:
         failed: dict[str, TargetFailure],
         cost_usd: float,
         calls: int,
+        *,
+        not_given: frozenset[str] = frozenset(),
     ) -> None:
-        rows: list[tuple[str, str | None, str | None]] = [
-            (t, json.dumps(item, separators=(",", ":")), None) for t, item in items.items()
+        run = self.run
+        rows: list[tuple[str, str | None, str | None, str | None]] = [
+            (t, json.dumps(item, separators=(",", ":")), None, None if t in not_given else run)
+            for t, item in items.items()
         ]
-        rows += [(t, None, _failure_to_json(f)) for t, f in failed.items()]
+        rows += [(t, None, _failure_to_json(f), None if t in not_given else run) for t, f in failed.items()]
         with self._transaction():
             self._conn.executemany(
-                "INSERT OR REPLACE INTO done (target, item, failure) VALUES (?, ?, ?)", rows
+                "INSERT OR REPLACE INTO done (target, item, failure, given) VALUES (?, ?, ?, ?)", rows
             )
             self._conn.execute(
                 "INSERT INTO chunks (tag, targets, cost_usd, calls, finished_at) VALUES (?, ?, ?, ?, ?)",
                 (chunk.tag if chunk else None, len(rows), cost_usd, calls, time.time()),
             )
+
+    def given(self, targets: list[str]) -> None:
+        if targets:
+            with self._transaction():
+                update = "UPDATE done SET given = ? WHERE target = ?"
+                self._conn.executemany(update, [(self.run, t) for t in targets])
 
     # --- reading it back -----------------------------------------------------------------
     def spent(self) -> tuple[float, int]:

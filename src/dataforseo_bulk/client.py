@@ -497,13 +497,19 @@ class BulkClient:
                     except JobAborted as exc:
                         raised.append(exc)
 
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(produce)
-                try:
-                    async with receive:
-                        yield OutcomeStream(receive, job)
-                finally:
-                    tg.cancel_scope.cancel()
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(produce)
+                    try:
+                        async with receive:
+                            yield OutcomeStream(receive, job)
+                    finally:
+                        tg.cancel_scope.cancel()
+            except BaseExceptionGroup as group:
+                # One error from the job or the consumer's block: raise it as itself, not in a group.
+                if len(group.exceptions) == 1:
+                    raise group.exceptions[0] from None
+                raise
         if raised:
             raise raised[0]
 

@@ -23,7 +23,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, I
 from dataclasses import dataclass, field
 from itertools import count, islice
 from operator import itemgetter
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
@@ -51,14 +51,23 @@ Targets = Iterable[str] | AsyncIterable[str]
 OutcomeSink = Callable[["ChunkOutcome[V]"], Awaitable[None] | None]
 
 
+class Stored(NamedTuple):
+    """A finished target as a store holds it."""
+
+    answer: dict[str, Any] | TargetFailure  # the API's raw item, or the failure
+    given_in_this_run: bool  # already handed out in this run under its normal form
+
+
 class OutcomeStore(Protocol):
     """Where finished targets are kept between runs (a checkpoint), keyed by normalized target.
 
-    ``lookup`` returns the raw API item (or the failure) of each target already finished;
-    ``save`` records one chunk's finished targets in one transaction.
+    ``lookup`` returns each target already finished; ``save`` records one chunk's finished
+    targets in one transaction (``not_given`` lists those whose normal form itself was not
+    among the spellings that asked); ``given`` records that the normal form of each of
+    ``targets`` has now been handed its answer in this run.
     """
 
-    def lookup(self, targets: list[str]) -> dict[str, dict[str, Any] | TargetFailure]: ...
+    def lookup(self, targets: list[str]) -> dict[str, Stored]: ...
 
     def save(
         self,
@@ -67,7 +76,11 @@ class OutcomeStore(Protocol):
         failed: dict[str, TargetFailure],
         cost_usd: float,
         calls: int,
+        *,
+        not_given: frozenset[str] = frozenset(),
     ) -> None: ...
+
+    def given(self, targets: list[str]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,13 +285,32 @@ class Job(Generic[V]):
         found = self._store.lookup(fresh) if fresh else {}
         if not found:
             return fresh
+        entries = self._entries
         work = _ChunkWork[V]()
-        for target, stored in found.items():
-            if isinstance(stored, TargetFailure):
-                work.failed[target] = stored
+        given: list[str] = []
+        repeats = 0
+        for target, (answer, given_in_this_run) in found.items():
+            spellings = entries[target]
+            if spellings is _SELF or (type(spellings) is list and target in spellings):
+                if given_in_this_run:
+                    # An exact repeat of an input this run already answered (its entry was
+                    # forgotten to save memory): a duplicate, not a new target.
+                    repeats += 1
+                    if spellings is _SELF:
+                        del entries[target]
+                        continue
+                    spellings.remove(target)
+                else:
+                    given.append(target)
+            if isinstance(answer, TargetFailure):
+                work.failed[target] = answer
             else:
-                self._take(target, stored, None, work)
-        self._tally.resumed += len(found)
+                self._take(target, answer, None, work)
+        self._store.given(given)
+        tally = self._tally
+        tally.targets -= repeats
+        tally.duplicate += repeats
+        tally.resumed += len(found) - repeats
         await self._emit(None, work, save=False)
         return [t for t in fresh if t not in found]
 
@@ -423,7 +455,7 @@ class Job(Generic[V]):
                 self._stop(
                     BudgetExceeded(
                         max_cost=self._settings.max_cost or 0.0,
-                        spent=self._budget.spent,
+                        spent=self._budget.spent + self._budget.reserved,
                         next_call=worst_case,
                     ),
                     cancel=False,
@@ -545,7 +577,11 @@ class Job(Generic[V]):
         if save and self._store is not None and (work.items or work.failed or work.calls):
             # Committed before anyone hears of it: a crash after this point loses nothing paid for.
             finished = {t: f for t, f in work.failed.items() if f.kind in _FINISHED_FAILURES}
-            self._store.save(ref, work.items, finished, work.cost, work.calls)
+            entries = self._entries
+            not_given = frozenset(
+                t for t in (*work.items, *finished) if type(entries[t]) is list and t not in entries[t]
+            )
+            self._store.save(ref, work.items, finished, work.cost, work.calls, not_given=not_given)
         values: dict[str, V] = self._resolve(work.values)
         failed: dict[str, TargetFailure] = self._resolve(work.failed)
         await self._publish(ChunkOutcome(ref, values, failed, work.cost, work.calls))

@@ -108,7 +108,8 @@ class BudgetExceeded(JobAborted):
         self.spent = spent
         self.next_call = next_call
         super().__init__(
-            f"budget reached: spent ${spent:.5f} of max_cost=${max_cost:.5f}; the next call could cost "
+            f"budget reached: ${spent:.5f} spent or held by calls in flight, of max_cost=${max_cost:.5f}; "
+            f"the next call could cost "
             f"up to ${next_call:.5f}. Raise max_cost to go on.",
             result=result,
         )

@@ -275,7 +275,10 @@ async def _run_job_command(args: argparse.Namespace) -> int:
     client = _client(args)  # validates every knob and the credentials before any reading or call
     params = job.endpoint.check_params(job.params(args))
     total = None if args.quiet else count_targets(args.input, args.column)
-    with open_input(args.input) as handle, open_output(args.output, args.format) as writer:
+    with (
+        open_input(args.input) as handle,
+        open_output(args.output, args.format, columns=job.endpoint.columns) as writer,
+    ):
         return await run_job(
             client,
             job.endpoint,
@@ -340,8 +343,13 @@ class _terminate_as_interrupt:
             signal.signal(signal.SIGTERM, self._raise)
 
     @staticmethod
-    def _raise(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+    def _raise(signum: int, frame: Any) -> None:
+        # Do what Ctrl-C does: the event loop's SIGINT handler cancels the main task cleanly.
+        on_interrupt = signal.getsignal(signal.SIGINT)
+        if callable(on_interrupt):
+            on_interrupt(signal.SIGINT, frame)
+        else:
+            raise KeyboardInterrupt
 
     def __exit__(self, *exc: object) -> None:
         signal.signal(signal.SIGTERM, self._previous)
@@ -437,7 +445,7 @@ async def _demo(args: argparse.Namespace) -> int:
     print(f"starting the DataForSEO emulator on loopback; {len(targets):,} targets", file=sys.stderr)
     async with serve(config) as url:
         client = BulkClient(config.login, config.password, base_url=url)
-        with open_output(output, None) as writer:
+        with open_output(output, None, columns=BULK_BACKLINKS.columns) as writer:
             code = await run_job(
                 client,
                 BULK_BACKLINKS,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -55,16 +55,19 @@ def _cells(fields: dict[str, Any]) -> dict[str, Any]:
 class CsvWriter:
     """CSV with a header row: ``target``, the value's columns, then the failure columns.
 
-    The value columns come from the first value written (a model or dict is spread field by
-    field; a nested dict or list is one cell of JSON). Rows of failures that arrive before any
-    value (invalid targets are reported first) wait for it, so they never fix the header to the
-    wrong columns; :meth:`close` writes them under a ``backlinks`` column if no value ever came.
+    The value columns are ``columns`` when given (``Endpoint.columns``: right even if every
+    target fails), else those of the first value written (a model or dict is spread field by
+    field; a nested dict or list is one cell of JSON). Without ``columns``, rows of failures that
+    arrive before any value (invalid targets are reported first) wait for it, so they never fix
+    the header to the wrong columns; :meth:`close` writes them under a ``backlinks`` column if no
+    value ever came.
     """
 
-    def __init__(self, handle: TextIO) -> None:
+    def __init__(self, handle: TextIO, columns: Sequence[str] | None = None) -> None:
         self._handle = handle
         self._writer: csv.DictWriter[str] | None = None
         self._waiting: list[dict[str, Any]] = []
+        self._columns = list(columns) if columns else None
 
     def write(self, outcome: ChunkOutcome[Any]) -> None:
         rows = [{"target": t, **_cells(_flat(v))} for t, v in outcome.values.items()]
@@ -72,10 +75,13 @@ class CsvWriter:
         if not rows:
             return
         if self._writer is None:
-            if not outcome.values:
+            if self._columns is not None:
+                self._start(self._columns)
+            elif not outcome.values:
                 self._waiting += rows
                 return
-            self._start(list(_flat(next(iter(outcome.values.values())))))
+            else:
+                self._start(list(_flat(next(iter(outcome.values.values())))))
         assert self._writer is not None
         self._writer.writerows(rows)
         self._handle.flush()
@@ -116,26 +122,32 @@ class JsonlWriter:
 
 
 @contextmanager
-def open_output(path: str | None, fmt: str | None) -> Iterator[Writer]:
-    """``-`` or None: stdout. The format comes from ``fmt`` or the file's suffix (.csv, .jsonl)."""
+def open_output(
+    path: str | None, fmt: str | None, *, columns: Sequence[str] | None = None
+) -> Iterator[Writer]:
+    """``-`` or None: stdout. The format comes from ``fmt`` or the file's suffix (.csv, .jsonl).
+
+    ``columns``: the value columns of a CSV header (``Endpoint.columns``), known before any
+    answer; without them the first value decides.
+    """
     fmt = fmt or (Path(path).suffix.lstrip(".").lower() if path and path != "-" else "csv")
     if fmt not in ("csv", "jsonl"):
         raise ConfigurationError(
             f"output format {fmt!r}: name the file .csv or .jsonl, or pass --format csv|jsonl"
         )
     if path is None or path == "-":
-        yield from _writing(sys.stdout, fmt)
+        yield from _writing(sys.stdout, fmt, columns)
         return
     try:  # the `with` below closes it; the `try` only turns a failed open into a clear message
         handle = Path(path).open("w", encoding="utf-8", newline="")  # noqa: SIM115
     except OSError as exc:
         raise ConfigurationError(f"cannot write output {path!r}: {exc.strerror}") from None
     with handle:
-        yield from _writing(handle, fmt)
+        yield from _writing(handle, fmt, columns)
 
 
-def _writing(handle: TextIO, fmt: str) -> Iterator[Writer]:
-    writer = CsvWriter(handle) if fmt == "csv" else JsonlWriter(handle)
+def _writing(handle: TextIO, fmt: str, columns: Sequence[str] | None) -> Iterator[Writer]:
+    writer = CsvWriter(handle, columns) if fmt == "csv" else JsonlWriter(handle)
     try:
         yield writer
     finally:  # also when the job stops early: rows already written stay, waiting ones are written

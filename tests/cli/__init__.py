@@ -1,0 +1,1 @@
+"""Tests of the dataforseo-bulk command, run as a subprocess against the emulator."""

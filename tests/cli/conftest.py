@@ -1,0 +1,197 @@
+"""The ``dataforseo-bulk`` command as a subprocess, against the emulator as another subprocess."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import re
+import select
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dataforseo_bulk.emulator import Ledger
+
+LOGIN, PASSWORD = "emulator", "emulator-password"
+_ANNOUNCE = re.compile(r"serving DataForSEO emulator on (http://127\.0\.0\.1:\d+) \(ledger: (.+)\)\n")
+
+
+def cli_command() -> list[str]:
+    """The venv's console script next to this interpreter, else the same entry point via -c."""
+    script = Path(sys.executable).with_name("dataforseo-bulk")
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-c", "from dataforseo_bulk.cli import main; raise SystemExit(main())"]
+
+
+def cli_env(*, credentials: bool = True) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATAFORSEO_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    if credentials:
+        env.update(DATAFORSEO_LOGIN=LOGIN, DATAFORSEO_PASSWORD=PASSWORD)
+    return env
+
+
+def run_cli(
+    *args: str, stdin: str | None = None, credentials: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the command to its end; stdout and stderr captured as text."""
+    return subprocess.run(
+        [*cli_command(), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=cli_env(credentials=credentials),
+        timeout=timeout,
+        check=False,
+    )
+
+
+def start_cli(*args: str, stderr: Path) -> subprocess.Popen[bytes]:
+    """Start the command in the background (to be signalled); its stderr goes to a file."""
+    with stderr.open("wb") as sink:
+        return subprocess.Popen(
+            [*cli_command(), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+            env=cli_env(),
+        )
+
+
+@dataclass
+class Emulator:
+    url: str
+    ledger_path: Path
+    process: subprocess.Popen[str]
+
+    def calls(self) -> list[Any]:
+        with Ledger.open_readonly(self.ledger_path) as ledger:
+            return ledger.calls()
+
+    def charged_counts(self) -> dict[str, int]:
+        with Ledger.open_readonly(self.ledger_path) as ledger:
+            return ledger.charged_counts()
+
+    def charges(self) -> list[tuple[int, str | None, str]]:
+        """(call seq, call tag, target) of every item charged, from the ledger's tables."""
+        with readonly(self.ledger_path) as db:
+            rows = db.execute(
+                "SELECT c.seq, c.tag, i.target FROM charged_items i JOIN calls c ON c.seq = i.seq"
+            ).fetchall()
+        return [(int(seq), tag, target) for seq, tag, target in rows]
+
+    def settle(self, quiet: float = 0.3, limit: float = 10.0) -> int:
+        """Wait until no call has been recorded for ``quiet`` seconds; return the last seq."""
+        deadline = time.monotonic() + limit
+        last, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            calls = self.calls()
+            seq = calls[-1].seq if calls else 0
+            if seq != last:
+                last, since = seq, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return seq
+            time.sleep(0.05)
+        raise AssertionError("the emulator kept recording calls")
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    if process.poll() is None:
+        process.kill()  # its ledger commits every call: nothing to flush
+        process.wait()
+    for stream in (process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+
+
+class Emulators:
+    """Starts emulators, each a subprocess on port 0 with its own ledger; ``stop_all`` ends them."""
+
+    def __init__(self, directory: Callable[[], Path]) -> None:
+        self._directory = directory
+        self._started: list[subprocess.Popen[str]] = []
+
+    def start(self, *flags: str) -> Emulator:
+        ledger = self._directory() / "ledger.sqlite"
+        command = [sys.executable, "-m", "dataforseo_bulk.emulator", "--port", "0", "--ledger", str(ledger)]
+        process = subprocess.Popen(
+            [*command, *flags],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(credentials=False),
+        )
+        self._started.append(process)
+        assert process.stdout is not None and process.stderr is not None
+        ready, _, _ = select.select([process.stdout], [], [], 30)
+        line = process.stdout.readline() if ready else ""
+        match = _ANNOUNCE.fullmatch(line)
+        if match is None:
+            _stop(process)
+            raise AssertionError(f"the emulator did not start: {line!r}")
+        assert Path(match.group(2)) == ledger
+        return Emulator(match.group(1), ledger, process)
+
+    def stop_all(self) -> None:
+        for process in self._started:
+            _stop(process)
+
+
+@pytest.fixture
+def start_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Emulator]]:
+    """``start_emulator("--latency-ms", "50", ...)``: a fresh emulator with its own ledger,
+    terminated when the test ends, whatever happens."""
+    emulators = Emulators(lambda: tmp_path_factory.mktemp("emulator"))
+    try:
+        yield emulators.start
+    finally:
+        emulators.stop_all()
+
+
+def readonly(path: Path) -> contextlib.closing[sqlite3.Connection]:
+    """A read-only connection to a SQLite file another process may be writing (closed by ``with``)."""
+    return contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0))
+
+
+def committed_chunks(checkpoint: Path) -> list[str]:
+    """The tags of the chunks a checkpoint has committed (polled while the job runs)."""
+    if not checkpoint.exists():
+        return []
+    try:
+        with readonly(checkpoint) as db:
+            return [tag for (tag,) in db.execute("SELECT tag FROM chunks WHERE tag IS NOT NULL")]
+    except sqlite3.OperationalError:  # created but no schema yet
+        return []
+
+
+def finished_targets(checkpoint: Path) -> dict[str, int | None]:
+    """Normalized target → backlinks (None for a finished failure) as the checkpoint holds them."""
+    with readonly(checkpoint) as db:
+        rows = db.execute("SELECT target, item FROM done").fetchall()
+    return {t: (json.loads(item)["backlinks"] if item is not None else None) for t, item in rows}
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def jsonl_rows(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def sorted_lines(path: Path) -> list[str]:
+    header, *rows = path.read_text(encoding="utf-8").splitlines()
+    return [header, *sorted(rows)]

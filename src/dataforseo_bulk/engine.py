@@ -642,6 +642,9 @@ class Job(Generic[V]):
     async def _settle_unanswered(self) -> None:
         """Whatever was read and has no answer now is reported, never dropped."""
         await self._flush_local()
+        tally = self._tally
+        if tally.ok + tally.failed >= tally.targets:
+            return  # every distinct input string has had its outcome: no need to scan the entries
         unanswered = [t for t, e in self._entries.items() if e is _SELF or type(e) is list]
         if not unanswered:
             return

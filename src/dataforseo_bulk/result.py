@@ -7,10 +7,10 @@ exactly one of ``result`` (a value) or ``result.failed`` (a :class:`TargetFailur
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, ValuesView
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .chunks import ChunkRef
 
@@ -86,6 +86,22 @@ class BulkResult(Mapping[str, V], Generic[V]):
 
     def __len__(self) -> int:
         return len(self._values)
+
+    # The Mapping mixins work through __getitem__ one key at a time; the dict does it in C.
+    def __contains__(self, target: object) -> bool:
+        return target in self._values
+
+    def get(self, target: str, default: Any = None) -> Any:
+        return self._values.get(target, default)
+
+    def keys(self) -> KeysView[str]:
+        return self._values.keys()
+
+    def values(self) -> ValuesView[V]:
+        return self._values.values()
+
+    def items(self) -> ItemsView[str, V]:
+        return self._values.items()
 
     def __repr__(self) -> str:
         return (

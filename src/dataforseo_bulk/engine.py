@@ -531,8 +531,8 @@ class Job(Generic[V]):
         if int_field is not None and keep_items is None and len(items) == len(wanted):
             # The commonest answer: one integer item per target. Checked as a whole, at C speed.
             try:
-                pairs: dict[Any, Any] = {item.get(key_field): item.get(int_field) for item in items}
-            except TypeError:  # an unhashable echo of a target: take the careful path
+                pairs: dict[Any, Any] = dict(map(itemgetter(key_field, int_field), items))
+            except (KeyError, TypeError):  # a field missing, or an unhashable echo: the careful path
                 pairs = {}
             if pairs.keys() == wanted and set(map(type, pairs.values())) == {int}:
                 values.update(pairs)

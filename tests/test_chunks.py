@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dataforseo_bulk.chunks import batched, cut_chunk, halves
+from dataforseo_bulk.chunks import cut_chunk, halves
 
 
 def form(targets: list[str], size: int, group_of=None, max_groups=None, batch: int = 3) -> list[list[str]]:  # type: ignore[no-untyped-def]
@@ -59,6 +59,5 @@ def test_no_chunk_before_a_limit_is_reached() -> None:
     assert cut_chunk(["a.x", "b.x"], 4, final=True) == 2
 
 
-def test_batched_and_halves() -> None:
-    assert list(batched(range(5), 2)) == [[0, 1], [2, 3], [4]]
+def test_halves() -> None:
     assert halves(["a", "b", "c"]) == (["a"], ["b", "c"])

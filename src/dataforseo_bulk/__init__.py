@@ -34,8 +34,6 @@ from .errors import (
     FatalAnswer,
     FatalAPIError,
     JobAborted,
-    PermanentAPIError,
-    TransientAPIError,
 )
 from .items import NewLostBacklinksItem, NewLostReferringDomainsItem, PagesSummaryItem, ReferringDomainsItem
 from .params import RankScale
@@ -71,13 +69,11 @@ __all__ = [
     "NewLostBacklinksItem",
     "NewLostReferringDomainsItem",
     "PagesSummaryItem",
-    "PermanentAPIError",
     "Progress",
     "RankScale",
     "ReferringDomainsItem",
     "RetryDetails",
     "RetryPolicy",
     "TargetFailure",
-    "TransientAPIError",
     "estimate_cost",
 ]

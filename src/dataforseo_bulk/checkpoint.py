@@ -129,16 +129,6 @@ class Checkpoint:
                 update = "UPDATE done SET given = ? WHERE target = ?"
                 self._conn.executemany(update, [(self.run, t) for t in targets])
 
-    # --- reading it back -----------------------------------------------------------------
-    def spent(self) -> tuple[float, int]:
-        """Total cost (USD) and calls recorded over every run of this checkpoint."""
-        query = "SELECT COALESCE(SUM(cost_usd), 0), COALESCE(SUM(calls), 0) FROM chunks"
-        cost, calls = self._conn.execute(query).fetchone()
-        return float(cost), int(calls)
-
-    def finished(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM done").fetchone()[0])
-
     def close(self) -> None:
         self._conn.close()
 

@@ -7,9 +7,8 @@ by bisection of a 40501 keep their parent's index and get a suffix in the tag.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import islice
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -70,13 +69,6 @@ def cut_chunk(
                 return index
             groups.add(group)
     return len(pending) if final or len(pending) >= size else 0
-
-
-def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Lists of at most ``size`` items, consuming ``items`` lazily."""
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
 
 
 def halves(targets: list[str]) -> tuple[list[str], list[str]]:

@@ -5,15 +5,14 @@
     DataForSEOBulkError
     ├── ConfigurationError        a bad argument; raised before any network call (also a ValueError)
     ├── APIError                  one call failed; carries chunk, HTTP status, code, API message
-    │   ├── TransientAPIError     worth retrying (40202, 40209, 50000, 50301, 50401, HTTP 5xx, network)
-    │   ├── PermanentAPIError     this chunk fails as sent (40501, 40000, 404, unknown task codes)
     │   └── FatalAPIError         no further call can succeed (40100 auth, 40200/40210 money, 40201 ...)
     └── JobAborted                the job stopped early; ``.result`` holds everything already paid for
         ├── FatalAnswer           stopped by a FatalAPIError (``.error``)
         └── BudgetExceeded        the next call could have taken spending past ``max_cost``
 
-Transient and permanent errors never escape a job: they are retried, or their targets land in
-``result.failed`` with the code and the API's message. What escapes a job is a ``JobAborted``.
+Transient and permanent answers never raise: they are retried, or their targets land in
+``result.failed`` as a ``TargetFailure`` with the code, the API's message and the chunk.
+What escapes a job is a ``JobAborted``.
 Messages never contain credentials: the client never puts them in a URL, a repr or a message.
 """
 
@@ -66,14 +65,6 @@ class APIError(DataForSEOBulkError):
         where = f" ({self.chunk})" if self.chunk is not None else ""
         head = " / ".join(parts)
         return f"{head}: {self.message}{where}" if head else f"{self.message}{where}"
-
-
-class TransientAPIError(APIError):
-    """A failure the table says is worth another (paced, backed-off) attempt."""
-
-
-class PermanentAPIError(APIError):
-    """This chunk, as sent, will not succeed; its targets are reported as failed."""
 
 
 class FatalAPIError(APIError):

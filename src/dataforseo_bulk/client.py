@@ -394,11 +394,11 @@ class BulkClient:
         ``max_cost`` here overrides the client's. Raises :class:`JobAborted` (its
         ``result`` holding everything already paid for) on a fatal answer or the budget.
         """
-        values: dict[str, V] = {}
         failed: dict[str, TargetFailure] = {}
 
         def merge(outcome: ChunkOutcome[V]) -> None:
-            values.update(outcome.values)
+            # Values are not copied here: the job keeps each answer in its own index, and
+            # job.answers() hands that over at the end (one dict for the whole job).
             failed.update(outcome.failed)
 
         params = endpoint.check_params(params)  # before any file is made or call sent
@@ -409,9 +409,9 @@ class BulkClient:
             try:
                 stats = await job.run(targets)
             except JobAborted as exc:
-                exc.result = BulkResult(values, failed, job.stats())
+                exc.result = BulkResult(job.answers(), failed, job.stats())
                 raise
-        return BulkResult(values, failed, stats)
+        return BulkResult(job.answers(), failed, stats)
 
     @overload
     def stream(

@@ -21,7 +21,7 @@ import inspect
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import count, islice
+from itertools import count, islice, repeat
 from operator import itemgetter
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
@@ -121,17 +121,16 @@ class RetryDetails:
 _FINISHED_FAILURES = frozenset({FailureKind.PERMANENT, FailureKind.MISSING, FailureKind.BAD_ITEM})
 
 
-#: Pending, and the only spelling asked for is the normal form itself (the common case).
-_SELF: Any = object()
+class _Pending:
+    """Marks a normalized target read but not answered yet. Any instance will do: the fast path
+    of ``_accept`` marks each batch with a fresh one, to tell its own insertions apart."""
+
+    __slots__ = ()
 
 
-class _Unseen:
-    """An answer given to other spellings while the normal form itself was not asked for."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value: object) -> None:
-        self.value = value
+_PENDING = _Pending()
+_NOT_VALUES = (_Pending, TargetFailure)
+_ABSENT: Any = object()
 
 
 class _Stopped(Exception):
@@ -198,11 +197,13 @@ class Job(Generic[V]):
             ConcurrencyMeter(settings.max_concurrency, clock=clock),
         )
         self._budget = Budget(settings.max_cost)
-        # A normalized target not answered yet maps to _SELF (asked for in normal form only) or
-        # to the list of the caller's spellings of it; once answered, to its value or failure
-        # (wrapped in _Unseen while its normal form itself has not been asked for). So a value
-        # may never itself be a list.
+        # Every normalized target read maps to a _Pending marker until answered, then to its
+        # value or TargetFailure. In a bulk_*() job this dict *is* the result (see answers()):
+        # each answer is stored once. Only targets asked for in some other spelling than their
+        # normal form have a list of the caller's spellings in _spellings (the normal form is
+        # in the list only if it was asked for itself): most jobs never make one.
         self._entries: dict[str, Any] = {}
+        self._spellings: dict[str, list[str]] = {}
         self._seen: set[str] = set()
         self._local = _ChunkWork[V]()
         self._tally = _Tally()
@@ -289,17 +290,18 @@ class Job(Generic[V]):
         work = _ChunkWork[V]()
         given: list[str] = []
         repeats = 0
+        spellings = self._spellings
         for target, (answer, given_in_this_run) in found.items():
-            spellings = entries[target]
-            if spellings is _SELF or (type(spellings) is list and target in spellings):
+            names = spellings.get(target)
+            if names is None or target in names:  # the normal form itself asked for it
                 if given_in_this_run:
                     # An exact repeat of an input this run already answered (its entry was
                     # forgotten to save memory): a duplicate, not a new target.
                     repeats += 1
-                    if spellings is _SELF:
+                    if names is None:
                         del entries[target]
                         continue
-                    spellings.remove(target)
+                    names.remove(target)
                 else:
                     given.append(target)
             if isinstance(answer, TargetFailure):
@@ -324,12 +326,27 @@ class Job(Generic[V]):
         """
         entries = self._entries
         normalized = normalize_batch(batch)
-        # The commonest batch of all: every string already in normal form, none seen before.
-        # Then the bookkeeping is a few C-level set and dict operations for the whole batch.
-        if normalized == batch and entries.keys().isdisjoint(batch) and len(set(batch)) == len(batch):
-            entries.update(dict.fromkeys(batch, _SELF))
-            self._tally.targets += len(batch)
-            return batch
+        if normalized is batch:
+            # Every string already in normal form. Mark them all pending in one C-level pass,
+            # each target looked up once; when the dict grew by the whole batch, every one was
+            # new and distinct (the commonest batch of all) and the bookkeeping is done.
+            mark = _Pending()  # this batch's own: tells what it inserted from what was there
+            size = len(entries)
+            for _ in map(entries.setdefault, batch, repeat(mark)):
+                pass
+            if len(entries) - size == len(batch):
+                self._tally.targets += len(batch)
+                return batch
+            return self._accept_slowly(batch, normalized, mark)
+        return self._accept_slowly(batch, normalized, _ABSENT)
+
+    def _accept_slowly(
+        self, batch: list[str], normalized: list[str] | list[str | InvalidTarget], mark: Any
+    ) -> list[str]:
+        """``_accept`` for a batch with repeats, other spellings or invalid strings; ``mark``
+        is what the fast path put in ``entries`` for each target that was new to it."""
+        entries = self._entries
+        spellings = self._spellings
         seen = self._seen
         local = self._local
         fresh: list[str] = []
@@ -347,39 +364,42 @@ class Job(Generic[V]):
                 continue
             if type(raw) is not str:
                 raw = str(raw)  # a str subclass: keep the caller's text as a plain str
-            entry = entries.get(target)
+            entry = entries.get(target, _ABSENT)
+            if entry is mark:  # first met here (the fast path's mark): new
+                entry = _ABSENT
             if target is raw or target == raw:  # the caller's string is the normal form
-                if entry is None:
-                    entries[raw] = _SELF
+                if entry is _ABSENT:
+                    entries[raw] = _PENDING
                     fresh.append(raw)
                     distinct += 1
                     continue
                 duplicate += 1
-                if type(entry) is list:
-                    if raw not in entry:
-                        entry.append(raw)
-                        distinct += 1
-                elif type(entry) is _Unseen:  # answered for another spelling; now this one asks
-                    entries[raw] = entry.value
+                names = spellings.get(target)
+                if names is not None and raw not in names:
+                    # Asked for under other spellings only, until now.
+                    names.append(raw)
                     distinct += 1
-                    self._give(local, raw, entry.value)
+                    if type(entry) is not _Pending:  # already answered: hand it over now
+                        self._give(local, raw, entry)
                 continue
             if raw in seen:
                 duplicate += 1
                 continue
             seen.add(raw)
             distinct += 1
-            if entry is None:
-                entries[target] = [raw]
+            if entry is _ABSENT:
+                entries[target] = _PENDING
+                spellings[target] = [raw]
                 fresh.append(target)
                 continue
             duplicate += 1
-            if entry is _SELF:
-                entries[target] = [target, raw]
-            elif type(entry) is list:
-                entry.append(raw)
+            names = spellings.get(target)
+            if names is None:
+                spellings[target] = [target, raw]
             else:
-                self._give(local, raw, entry.value if type(entry) is _Unseen else entry)
+                names.append(raw)
+            if type(entry) is not _Pending:  # already answered: hand it over now
+                self._give(local, raw, entry)
         tally = self._tally
         tally.targets += distinct
         tally.duplicate += duplicate
@@ -577,10 +597,8 @@ class Job(Generic[V]):
         if save and self._store is not None and (work.items or work.failed or work.calls):
             # Committed before anyone hears of it: a crash after this point loses nothing paid for.
             finished = {t: f for t, f in work.failed.items() if f.kind in _FINISHED_FAILURES}
-            entries = self._entries
-            not_given = frozenset(
-                t for t in (*work.items, *finished) if type(entries[t]) is list and t not in entries[t]
-            )
+            spellings = self._spellings
+            not_given = frozenset(t for t in (*work.items, *finished) if t not in spellings.get(t, (t,)))
             self._store.save(ref, work.items, finished, work.cost, work.calls, not_given=not_given)
         values: dict[str, V] = self._resolve(work.values)
         failed: dict[str, TargetFailure] = self._resolve(work.failed)
@@ -588,29 +606,42 @@ class Job(Generic[V]):
 
     def _resolve(self, answers: dict[str, A]) -> dict[str, A]:
         """Record each target's answer; return it keyed by every spelling that asked for it."""
-        entries: dict[str, Any] = self._entries
-        if len(answers) > 1 and itemgetter(*answers)(entries).count(_SELF) == len(answers):
-            # Every target asked for once, in normal form: C-level.
-            if self._forget_answered:
-                for target in answers:
-                    del entries[target]
-            else:
-                entries.update(answers)
-            return answers
-        by_spelling: dict[str, A] = {}
-        for target, answer in answers.items():
-            spellings = entries[target]
-            if spellings is _SELF:  # the common case: asked for once, in normal form
-                entries[target] = answer
-                by_spelling[target] = answer
-            elif type(spellings) is list:
-                entries[target] = answer if target in spellings else _Unseen(answer)
-                for spelling in spellings:
-                    by_spelling[spelling] = answer
+        entries = self._entries
+        spellings = self._spellings
         if self._forget_answered:
             for target in answers:
                 entries.pop(target, None)
+        else:
+            entries.update(answers)  # C-level: every target of a chunk is in entries already
+        if not spellings or spellings.keys().isdisjoint(answers):
+            return answers  # the common case: each asked for once, in normal form
+        by_spelling: dict[str, A] = {}
+        for target, answer in answers.items():
+            names = spellings.pop(target, None) if self._forget_answered else spellings.get(target)
+            if names is None:
+                by_spelling[target] = answer
+            else:
+                by_spelling.update(dict.fromkeys(names, answer))
         return by_spelling
+
+    def answers(self) -> dict[str, V]:
+        """Every value handed out so far, keyed by the caller's spellings (not for a job that
+        forgets answered targets). At the end of a clean job with no failures and no other
+        spellings this is the engine's own index, not a copy: a bulk result costs nothing more."""
+        entries = self._entries
+        spellings = self._spellings
+        tally = self._tally
+        if not spellings and tally.failed == 0 and tally.ok == len(entries):
+            return entries  # every entry holds a value
+        values = {t: v for t, v in entries.items() if type(v) not in _NOT_VALUES}
+        for target, names in spellings.items():
+            value = values.get(target, _ABSENT)
+            if value is _ABSENT:
+                continue  # pending or failed: no value for any spelling
+            if target not in names:
+                del values[target]
+            values.update(dict.fromkeys(names, value))
+        return values
 
     async def _publish(self, outcome: ChunkOutcome[V]) -> None:
         tally = self._tally
@@ -645,7 +676,7 @@ class Job(Generic[V]):
         tally = self._tally
         if tally.ok + tally.failed >= tally.targets:
             return  # every distinct input string has had its outcome: no need to scan the entries
-        unanswered = [t for t, e in self._entries.items() if e is _SELF or type(e) is list]
+        unanswered = [t for t, e in self._entries.items() if type(e) is _Pending]
         if not unanswered:
             return
         # Without an abort this is a cancellation from outside (or a bug): say so, do not drop.

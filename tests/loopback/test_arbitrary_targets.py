@@ -112,3 +112,43 @@ def test_any_strings_are_each_answered_or_failed_exactly_once(
             assert result.failed[raw].kind is FailureKind.INVALID, (raw, result.failed[raw])
     assert charged == Counter(sent)
     assert result.stats.targets == len(distinct)
+
+
+async def _stream(targets: list[str], ledger: Ledger) -> tuple[dict[str, int], dict[str, FailureKind], int]:
+    """The same job streamed: every outcome merged, and how many times a key came twice."""
+    app = create_app(EmulatorConfig(), ledger)
+    values: dict[str, int] = {}
+    failed: dict[str, FailureKind] = {}
+    repeated = 0
+    async with (
+        BulkClient(
+            LOGIN,
+            PASSWORD,
+            base_url="http://127.0.0.1",
+            transport=asgi_transport(app),
+            chunk_size=7,
+            max_concurrency=3,
+            rate_limit=100_000,
+            rate_period=1.0,
+            retry_policy=FAST_RETRY,
+        ) as bulk,
+        bulk.stream(targets) as outcomes,
+    ):
+        async for outcome in outcomes:
+            handed_out = outcome.values.keys() | outcome.failed.keys()
+            repeated += len(handed_out & (values.keys() | failed.keys()))
+            values.update(outcome.values)
+            failed.update({raw: failure.kind for raw, failure in outcome.failed.items()})
+    return values, failed, repeated
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(targets=TARGETS)
+def test_streamed_outcomes_add_up_to_the_bulk_result(shared_ledger: Ledger, targets: list[str]) -> None:
+    # bulk_backlinks() builds its result from the job's own index, stream() from what each
+    # chunk hands out: the two must agree, each string handed out once.
+    result = asyncio.run(_run(targets, shared_ledger))
+    values, failed, repeated = asyncio.run(_stream(targets, shared_ledger))
+    assert values == dict(result)
+    assert failed == {raw: failure.kind for raw, failure in result.failed.items()}
+    assert repeated == 0

@@ -9,6 +9,8 @@ result.stats        # targets, calls, retries, cost_usd, elapsed
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ._constants import DEFAULT_BASE_URL, SANDBOX_URL
 from .backoff import RetryPolicy
 from .budget import estimate_cost
@@ -35,11 +37,35 @@ from .errors import (
     FatalAPIError,
     JobAborted,
 )
-from .items import NewLostBacklinksItem, NewLostReferringDomainsItem, PagesSummaryItem, ReferringDomainsItem
 from .params import RankScale
 from .result import BulkResult, FailureKind, JobStats, Progress, TargetFailure
 
 __version__ = "0.1.0"
+
+# The item models are pydantic models, and importing pydantic costs about 0.1 s: they are
+# imported when first named (PEP 562), so a job on a one-number endpoint never imports pydantic.
+# Type checkers see the plain import (and no __getattr__, which would make any name type-check).
+if TYPE_CHECKING:
+    from .items import (
+        NewLostBacklinksItem,
+        NewLostReferringDomainsItem,
+        PagesSummaryItem,
+        ReferringDomainsItem,
+    )
+else:
+    _ITEMS = frozenset(
+        {"NewLostBacklinksItem", "NewLostReferringDomainsItem", "PagesSummaryItem", "ReferringDomainsItem"}
+    )
+
+    def __getattr__(name: str) -> object:
+        if name in _ITEMS:
+            from . import items
+
+            value = getattr(items, name)
+            globals()[name] = value  # found directly from now on
+            return value
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BULK_BACKLINKS",

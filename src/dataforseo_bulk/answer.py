@@ -1,8 +1,14 @@
 """One answer, read once from bytes into the few fields the client uses. Pure; no I/O.
 
-The envelope is parsed with one ``json.loads`` and only what is used is checked: the codes
+The envelope is parsed once and only what is used is checked: the codes
 and messages at both levels, the cost, and the task's item list. Items stay plain dicts;
 the endpoint turns each into its value when it is matched to a target.
+
+JSON is read and written by pydantic-core. Measured on answers with fresh strings (many
+different bodies, as in a job): as fast as ``json.loads`` on a 68 KB ``bulk_backlinks`` answer,
+~30 % faster on a 114 KB ``bulk_pages_summary`` one; a 1000-target body in a fifth of the time
+of ``json.dumps``. Importing it costs ~30 ms, so the first call imports it, not
+``import dataforseo_bulk``.
 """
 
 from __future__ import annotations
@@ -10,8 +16,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Any
-
-import pydantic_core
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +50,17 @@ def encode_task(targets: list[str], tag: str, params: dict[str, Any]) -> bytes:
     """The POST body: a JSON array holding exactly one task (live endpoints take one), UTF-8."""
     # targets and tag last: no parameter may replace the chunk's own (the client refuses them too).
     task: dict[str, Any] = {**params, "targets": targets, "tag": tag}
+    import pydantic_core  # lazy: see the module docstring
+
     return pydantic_core.to_json([task])
 
 
 def parse_answer(http_status: int, content: bytes) -> Answer:
     """Read an answer body; anything unreadable becomes an ``Answer`` with ``error`` set."""
+    import pydantic_core  # lazy: see the module docstring
+
     try:
-        # pydantic-core's JSON parser (jiter): the same result as json.loads, in about half the time.
+        # pydantic-core's JSON parser (jiter): the same result as json.loads, at least as fast.
         envelope = pydantic_core.from_json(content)
     except (ValueError, UnicodeDecodeError, RecursionError):
         if http_status == 200:

@@ -8,19 +8,20 @@ pool sized to the concurrency cap, unless the caller hands in their own client o
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import os
-import secrets
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar, overload
 
 import anyio
 import httpx
 from anyio.streams.memory import MemoryObjectReceiveStream
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ._constants import (
     DEFAULT_BASE_URL,
@@ -38,7 +39,6 @@ from ._constants import (
 )
 from .api import Poster, client_poster, transport_poster
 from .backoff import RetryPolicy
-from .checkpoint import Checkpoint
 from .endpoints import (
     BULK_BACKLINKS,
     BULK_NEW_LOST_BACKLINKS,
@@ -51,50 +51,87 @@ from .endpoints import (
 )
 from .engine import ChunkOutcome, Job, JobSettings, OutcomeSink, OutcomeStore, RetryDetails, Targets
 from .errors import ConfigurationError, JobAborted
-from .items import NewLostBacklinksItem, NewLostReferringDomainsItem, PagesSummaryItem, ReferringDomainsItem
 from .pacing import LOOP_CLOCK, Clock
 from .params import DEFAULT_INCLUDE_SUBDOMAINS, DEFAULT_RANK_SCALE, RankScale
 from .result import BulkResult, JobStats, Progress, TargetFailure
 from .transport import FastTransport, proxies_configured
 
+if TYPE_CHECKING:
+    # Imported where used: a checkpoint needs sqlite3, an item model pydantic (~0.1 s).
+    from .checkpoint import Checkpoint
+    from .items import (
+        NewLostBacklinksItem,
+        NewLostReferringDomainsItem,
+        PagesSummaryItem,
+        ReferringDomainsItem,
+    )
+
 V = TypeVar("V")
 
-_PositiveInt = Annotated[int, Field(strict=True, ge=1)]
 
+@dataclass(frozen=True, slots=True)
+class _Options:
+    """The numeric knobs, validated together (:func:`_validate`)."""
 
-class _Options(BaseModel):
-    """The numeric knobs, validated together."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    rate_limit: _PositiveInt
-    rate_period: Annotated[float, Field(gt=0, allow_inf_nan=False)]
-    max_concurrency: _PositiveInt
-    chunk_size: Annotated[int, Field(strict=True, ge=1, le=MAX_CHUNK_SIZE)]
-    max_retries: Annotated[int, Field(strict=True, ge=0, le=50)]
-    max_cost: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None
-
-
-_HINTS = {
-    "rate_limit": "calls allowed per rate_period, e.g. rate_limit=2000 (10000 if your account has it)",
-    "rate_period": "the window of rate_limit in seconds, e.g. rate_period=60",
-    "max_concurrency": "calls in flight at once; the API allows 30, e.g. max_concurrency=30",
-    "chunk_size": f"targets per call, from 1 to {MAX_CHUNK_SIZE} (the API's maximum)",
-    "max_retries": "retries after a transient failure, e.g. max_retries=4 (0 turns them off)",
-    "max_cost": "a spending cap in USD greater than 0, e.g. max_cost=5.0, or None for no cap",
-}
+    rate_limit: int
+    rate_period: float
+    max_concurrency: int
+    chunk_size: int
+    max_retries: int
+    max_cost: float | None
 
 
 def _validate(**knobs: Any) -> _Options:
-    try:
-        return _Options(**knobs)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "?"
-        hint = _HINTS.get(name, "a valid value")
-        raise ConfigurationError(
-            f"{name}={knobs.get(name)!r} is not valid ({first['msg']}): give {hint}"
-        ) from None
+    # Plain numbers inside their ranges, the usual knobs, are checked here. Anything else goes to
+    # the pydantic model in _knobs, imported only then (pydantic costs ~0.1 s at start-up): it
+    # accepts, converts and words its messages exactly as the client always has.
+    options = _plain_options(**knobs)
+    if options is None:
+        from ._knobs import validate  # lazy: see above
+
+        options = _Options(**validate(**knobs))
+    return options
+
+
+def _plain_options(
+    *,
+    rate_limit: object,
+    rate_period: object,
+    max_concurrency: object,
+    chunk_size: object,
+    max_retries: object,
+    max_cost: object,
+) -> _Options | None:
+    """The knobs, if each is a plain number inside its range; else ``None``."""
+    if (
+        _is_int(rate_limit, 1)
+        and _is_positive(rate_period)
+        and _is_int(max_concurrency, 1)
+        and _is_int(chunk_size, 1, MAX_CHUNK_SIZE)
+        and _is_int(max_retries, 0, 50)
+        and (max_cost is None or _is_positive(max_cost))
+    ):
+        return _Options(
+            rate_limit=rate_limit,
+            rate_period=float(rate_period),
+            max_concurrency=max_concurrency,
+            chunk_size=chunk_size,
+            max_retries=max_retries,
+            max_cost=float(max_cost) if max_cost is not None else None,
+        )
+    return None
+
+
+def _is_int(value: object, low: int, high: int | None = None) -> TypeGuard[int]:
+    """An ``int`` (not a bool, not a subclass) from ``low`` to ``high``."""
+    return type(value) is int and low <= value and (high is None or value <= high)
+
+
+def _is_positive(value: object) -> TypeGuard[float]:
+    """A finite ``float`` or an ``int`` (not a bool, not a subclass) greater than 0."""
+    if type(value) is float or type(value) is int:
+        return 0 < value <= sys.float_info.max  # also refuses NaN and infinity
+    return False
 
 
 def _check_base_url(base_url: str) -> str:
@@ -520,6 +557,8 @@ class BulkClient:
         if checkpoint is None:
             yield None
             return
+        from .checkpoint import Checkpoint  # lazy: sqlite3 is needed only with a checkpoint
+
         with Checkpoint(checkpoint, endpoint=endpoint.name, params=dict(params or {})) as store:
             yield store
 
@@ -540,7 +579,7 @@ class BulkClient:
         stays bounded by the calls in flight however long the input.
         """
         if max_cost is not None:
-            _validate(**{**self._options.model_dump(), "max_cost": max_cost})
+            _validate(**{**dataclasses.asdict(self._options), "max_cost": max_cost})
         reserved = {"targets", "tag"} & set(params or {})
         if reserved:
             raise ConfigurationError(
@@ -566,5 +605,5 @@ class BulkClient:
             on_progress=on_progress or self._on_progress,
             on_retry=self._on_retry,
             clock=self._clock,
-            job_id=f"dfsb-{secrets.token_hex(4)}",
+            job_id=f"dfsb-{os.urandom(4).hex()}",  # as secrets.token_hex(4), without importing hmac
         )

@@ -19,18 +19,22 @@ Hosts that have no registrable part are their own root: IP addresses, single lab
 from __future__ import annotations
 
 import functools
-from typing import Final
-
-from publicsuffixlist import PublicSuffixList
+from typing import TYPE_CHECKING, Final
 
 from .targets import target_host
+
+if TYPE_CHECKING:
+    from publicsuffixlist import PublicSuffixList
 
 _CACHE_SIZE: Final = 1 << 14  # hosts repeat within a job (pages of one site); a few MB at most
 
 
 @functools.cache
 def _suffix_list() -> PublicSuffixList:
-    # Parsed once, on first use (~0.1 s), from the file inside the package: never downloaded.
+    # Imported and parsed once, on first use (~0.1 s), from the file inside the package: never
+    # downloaded, and never loaded by a job that does not count root domains.
+    from publicsuffixlist import PublicSuffixList
+
     return PublicSuffixList()
 
 

@@ -18,6 +18,10 @@ The seven bulk endpoints (value per target; extra parameters):
 
 ``BULK_PAGES_SUMMARY`` also takes at most 100 distinct root domains a call (Public Suffix List,
 :mod:`.domains`); the engine's chunk builder honours it.
+
+The item models are pydantic models, and importing pydantic costs about 0.1 s: they are loaded
+when a typed endpoint parses its first item or :attr:`Endpoint.item_model` is read, so
+``import dataforseo_bulk`` and the one-number endpoints never import pydantic.
 """
 
 from __future__ import annotations
@@ -27,18 +31,25 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final, Generic, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from ._constants import MAX_CHUNK_SIZE
 from .domains import root_domain as psl_root_domain
 from .errors import ConfigurationError
-from .items import NewLostBacklinksItem, NewLostReferringDomainsItem, PagesSummaryItem, ReferringDomainsItem
 from .params import check_date_from, check_include_subdomains, check_rank_scale, utc_today
 
+if TYPE_CHECKING:  # pydantic and the item models are loaded on first use (see the docstring)
+    from pydantic import BaseModel
+
+    from .items import (
+        NewLostBacklinksItem,
+        NewLostReferringDomainsItem,
+        PagesSummaryItem,
+        ReferringDomainsItem,
+    )
+
 V = TypeVar("V")
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 #: Checks one extra request field: (value the caller gave, today in UTC) → the value to send.
 #: Raises :class:`ConfigurationError` with a message that says how to fix the call.
@@ -65,8 +76,14 @@ class Endpoint(Generic[V]):
     parameters: Mapping[str, ParamCheck] = field(default_factory=lambda: NO_PARAMS)
     #: The item field that is the whole value, for endpoints answering one number per target.
     value_field: str | None = None
-    #: The pydantic model of the value, for endpoints answering a typed item.
-    item_model: type[BaseModel] | None = None
+    #: Returns the pydantic model of the value, for endpoints answering a typed item (see
+    #: :attr:`item_model`): a function, so that the model is imported when first needed.
+    load_item_model: Callable[[], type[BaseModel]] | None = None
+
+    @property
+    def item_model(self) -> type[BaseModel] | None:
+        """The pydantic model of the value, for endpoints answering a typed item, else ``None``."""
+        return self.load_item_model() if self.load_item_model is not None else None
 
     @property
     def path(self) -> str:
@@ -78,8 +95,9 @@ class Endpoint(Generic[V]):
         or the item model's fields as dumped (the API's order). Known before any answer arrives."""
         if self.value_field is not None:
             return (self.value_field,)
-        if self.item_model is not None:
-            return tuple(name for name, info in self.item_model.model_fields.items() if not info.exclude)
+        model = self.item_model
+        if model is not None:
+            return tuple(name for name, info in model.model_fields.items() if not info.exclude)
         return ()
 
     def check_params(
@@ -121,6 +139,7 @@ def int_field(name: str) -> Callable[[dict[str, Any]], int]:
 
 def model_value(model: type[M]) -> Callable[[dict[str, Any]], M]:
     """An item parsed into ``model``; a field of the wrong type is an :class:`ItemError`."""
+    from pydantic import ValidationError  # already imported with the model; see the docstring
 
     def value(item: dict[str, Any]) -> M:
         try:
@@ -131,6 +150,20 @@ def model_value(model: type[M]) -> Callable[[dict[str, Any]], M]:
             raise ItemError(
                 f"item field {where!r} is {first.get('input')!r}: {first['msg']} ({model.__name__})"
             ) from None
+
+    return value
+
+
+def on_first_use(make: Callable[[], Callable[[dict[str, Any]], V]]) -> Callable[[dict[str, Any]], V]:
+    """The value function ``make()`` returns, made when the first item arrives (for the item
+    models, which import pydantic: see the module docstring)."""
+    made: Callable[[dict[str, Any]], V] | None = None
+
+    def value(item: dict[str, Any]) -> V:
+        nonlocal made
+        if made is None:
+            made = make()
+        return made(item)
 
     return value
 
@@ -161,6 +194,31 @@ def _date_from(value: object, today: dt.date) -> object:
     return check_date_from(value, today=today)
 
 
+# The item models, imported on first use: importing them imports pydantic (~0.1 s).
+def _referring_domains_item() -> type[ReferringDomainsItem]:
+    from .items import ReferringDomainsItem
+
+    return ReferringDomainsItem
+
+
+def _new_lost_backlinks_item() -> type[NewLostBacklinksItem]:
+    from .items import NewLostBacklinksItem
+
+    return NewLostBacklinksItem
+
+
+def _new_lost_referring_domains_item() -> type[NewLostReferringDomainsItem]:
+    from .items import NewLostReferringDomainsItem
+
+    return NewLostReferringDomainsItem
+
+
+def _pages_summary_item() -> type[PagesSummaryItem]:
+    from .items import PagesSummaryItem
+
+    return PagesSummaryItem
+
+
 _DATE_FROM: Final[Mapping[str, ParamCheck]] = MappingProxyType({"date_from": _date_from})
 
 BULK_BACKLINKS: Final[Endpoint[int]] = Endpoint(
@@ -176,28 +234,30 @@ BULK_SPAM_SCORE: Final[Endpoint[int]] = Endpoint(
     "bulk_spam_score", int_field("spam_score"), value_field="spam_score"
 )
 BULK_REFERRING_DOMAINS: Final[Endpoint[ReferringDomainsItem]] = Endpoint(
-    "bulk_referring_domains", model_value(ReferringDomainsItem), item_model=ReferringDomainsItem
+    "bulk_referring_domains",
+    on_first_use(lambda: model_value(_referring_domains_item())),
+    load_item_model=_referring_domains_item,
 )
 BULK_NEW_LOST_BACKLINKS: Final[Endpoint[NewLostBacklinksItem]] = Endpoint(
     "bulk_new_lost_backlinks",
-    model_value(NewLostBacklinksItem),
+    on_first_use(lambda: model_value(_new_lost_backlinks_item())),
     parameters=_DATE_FROM,
-    item_model=NewLostBacklinksItem,
+    load_item_model=_new_lost_backlinks_item,
 )
 BULK_NEW_LOST_REFERRING_DOMAINS: Final[Endpoint[NewLostReferringDomainsItem]] = Endpoint(
     "bulk_new_lost_referring_domains",
-    model_value(NewLostReferringDomainsItem),
+    on_first_use(lambda: model_value(_new_lost_referring_domains_item())),
     parameters=_DATE_FROM,
-    item_model=NewLostReferringDomainsItem,
+    load_item_model=_new_lost_referring_domains_item,
 )
 BULK_PAGES_SUMMARY: Final[Endpoint[PagesSummaryItem]] = Endpoint(
     "bulk_pages_summary",
-    model_value(PagesSummaryItem),
+    on_first_use(lambda: model_value(_pages_summary_item())),
     key_field="url",
     max_root_domains=100,
     root_domain=psl_root_domain,
     parameters=MappingProxyType({"include_subdomains": _include_subdomains, "rank_scale": _rank_scale}),
-    item_model=PagesSummaryItem,
+    load_item_model=_pages_summary_item,
 )
 
 #: The seven bulk endpoints by name (the ``{name}`` of ``/v3/backlinks/{name}/live``).

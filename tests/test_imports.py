@@ -1,0 +1,140 @@
+"""What ``import dataforseo_bulk`` loads: only what a one-number job needs.
+
+pydantic (the item models, the full check of unusual knob values), sqlite3 (checkpoints) and
+publicsuffixlist (root domains) are loaded on first use; see docs/design.md. Each check runs in
+a fresh interpreter, since this one has imported everything already.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from pydantic import BaseModel
+
+import dataforseo_bulk
+from dataforseo_bulk import ConfigurationError, client
+from dataforseo_bulk._knobs import validate as pydantic_validate
+
+LAZY = ("pydantic", "pydantic_core", "sqlite3", "publicsuffixlist")
+
+JOB = textwrap.dedent(
+    """
+    import json, sys
+
+    import anyio, httpx
+
+    import dataforseo_bulk
+
+    LAZY = {lazy!r}
+    loaded = {{"import": [m for m in LAZY if m in sys.modules]}}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        targets = json.loads(request.content)[0]["targets"]
+        items = [{{"target": t, "backlinks": 7}} for t in targets]
+        task = {{"status_code": 20000, "status_message": "Ok.", "cost": 0.02, "result": [{{"items": items}}]}}
+        body = {{"status_code": 20000, "status_message": "Ok.", "cost": 0.02, "tasks": [task]}}
+        return httpx.Response(200, json=body)
+
+    async def job() -> int:
+        async with dataforseo_bulk.BulkClient(
+            "login", "password", transport=httpx.MockTransport(answer)
+        ) as client:
+            result = await client.bulk_backlinks(["a.com", "b.com"])
+        return result["a.com"]
+
+    value = anyio.run(job)
+    loaded["job"] = [m for m in LAZY if m in sys.modules]
+    from dataforseo_bulk import PagesSummaryItem, ReferringDomainsItem
+    loaded["items"] = [PagesSummaryItem.__name__, ReferringDomainsItem.__module__]
+    loaded["value"] = value
+    print(json.dumps(loaded))
+    """
+)
+
+
+def test_import_and_a_one_number_job_load_neither_pydantic_nor_sqlite() -> None:
+    out = subprocess.run(
+        [sys.executable, "-c", JOB.format(lazy=LAZY)], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = json.loads(out)
+    assert loaded["import"] == []
+    assert loaded["job"] == ["pydantic_core"]  # reads and writes the JSON; pydantic is never imported
+    assert loaded["value"] == 7
+    assert loaded["items"] == ["PagesSummaryItem", "dataforseo_bulk.items"]
+
+
+@pytest.mark.parametrize(
+    ("name", "endpoint"),
+    [
+        ("NewLostBacklinksItem", "bulk_new_lost_backlinks"),
+        ("NewLostReferringDomainsItem", "bulk_new_lost_referring_domains"),
+        ("PagesSummaryItem", "bulk_pages_summary"),
+        ("ReferringDomainsItem", "bulk_referring_domains"),
+    ],
+)
+def test_item_models_are_still_exported(name: str, endpoint: str) -> None:
+    model = getattr(dataforseo_bulk, name)
+    assert issubclass(model, BaseModel) and name in dataforseo_bulk.__all__
+    assert dataforseo_bulk.ENDPOINTS[endpoint].item_model is model
+
+
+def test_unknown_attribute_is_still_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="NoSuchItem"):
+        dataforseo_bulk.NoSuchItem  # type: ignore[attr-defined]  # noqa: B018
+
+
+GOOD = {"rate_limit": 2000, "rate_period": 60, "max_concurrency": 30, "chunk_size": 1000, "max_retries": 4}
+
+
+class _Int(int):
+    pass
+
+
+@pytest.mark.parametrize(
+    "knob",
+    [
+        {},
+        {"max_cost": 5},
+        {"max_cost": 0.5},
+        {"rate_period": 0.001},
+        {"rate_period": sys.float_info.max},
+        {"rate_period": "60"},  # pydantic's lax float: taken as 60.0
+        {"rate_period": True},
+        {"rate_period": 10**400},
+        {"rate_period": math.inf},
+        {"rate_period": math.nan},
+        {"rate_period": 0},
+        {"rate_limit": True},
+        {"rate_limit": _Int(5)},
+        {"rate_limit": 2.0},
+        {"chunk_size": 1001},
+        {"chunk_size": 0},
+        {"max_retries": 50},
+        {"max_retries": 51},
+        {"max_retries": -1},
+        {"max_concurrency": "30"},
+        {"max_cost": -1.0},
+        {"max_cost": math.inf},
+        {"max_cost": False},
+    ],
+    ids=repr,
+)
+def test_plain_knob_check_agrees_with_the_pydantic_model(knob: dict[str, object]) -> None:
+    knobs = {**GOOD, "max_cost": None, **knob}
+    try:
+        expected: object = client._Options(**pydantic_validate(**knobs))
+    except ConfigurationError as exc:
+        expected = str(exc)
+    try:
+        got: object = client._validate(**knobs)
+    except ConfigurationError as exc:
+        got = str(exc)
+    assert got == expected
+    if isinstance(got, client._Options) and isinstance(expected, client._Options):
+        assert list(map(type, dataclasses.astuple(got))) == list(map(type, dataclasses.astuple(expected)))

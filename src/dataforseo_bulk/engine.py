@@ -555,7 +555,10 @@ class Job(Generic[V]):
             except (KeyError, TypeError):  # a field missing, or an unhashable echo: the careful path
                 pairs = {}
             if pairs.keys() == wanted and set(map(type, pairs.values())) == {int}:
-                values.update(pairs)
+                if values:
+                    values.update(pairs)
+                else:
+                    work.values = pairs  # the chunk's first answer: no copy
                 return []
         leftovers: list[dict[str, Any]] = []
         for item in items:

@@ -542,24 +542,30 @@ class Job(Generic[V]):
 
     def _match(self, part: Chunk, items: list[dict[str, Any]], work: _ChunkWork[V]) -> list[str]:
         """Give each item to its target (by the echoed target, never by position); return the rest."""
-        wanted = set(part.targets)
         key_field = self._endpoint.key_field
         value_of = self._endpoint.value
         int_field = getattr(value_of, "int_field", None)  # single-integer endpoints: no call per item
         values: dict[str, Any] = work.values
         keep_items = work.items if self._store is not None else None
-        if int_field is not None and keep_items is None and len(items) == len(wanted):
-            # The commonest answer: one integer item per target. Checked as a whole, at C speed.
+        targets = part.targets  # distinct: each target is sent once
+        if int_field is not None and keep_items is None and len(items) == len(targets):
+            # The commonest answer: one integer item per target. Checked as a whole, at C speed:
+            # as many distinct keys as targets, each target among them, each value an int.
             try:
                 pairs: dict[Any, Any] = dict(map(itemgetter(key_field, int_field), items))
             except (KeyError, TypeError):  # a field missing, or an unhashable echo: the careful path
                 pairs = {}
-            if pairs.keys() == wanted and set(map(type, pairs.values())) == {int}:
+            if (
+                len(pairs) == len(targets)
+                and all(map(pairs.__contains__, targets))
+                and set(map(type, pairs.values())) == {int}
+            ):
                 if values:
                     values.update(pairs)
                 else:
                     work.values = pairs  # the chunk's first answer: no copy
                 return []
+        wanted = set(targets)
         leftovers: list[dict[str, Any]] = []
         for item in items:
             key = item.get(key_field)

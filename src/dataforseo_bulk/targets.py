@@ -86,6 +86,12 @@ _HOST: Final = rf"(?:{_LABEL}\.)++{_TLD}"
 _FAST_HOST: Final = re.compile(_HOST)
 # A whole batch of plain normal domains, one per line: one scan for the batch (normalize_batch).
 _FAST_HOSTS: Final = re.compile(rf"(?:{_HOST}\n)*+{_HOST}")
+# The same scan without lookarounds or bounded repeats, about twice as fast: right only for a
+# batch whose lines are at most 63 characters (so is every label) and that _no_edge_hyphen_or_xn
+# passes (no label starts or ends with '-', no 'xn--' anywhere).
+_LOOSE_HOST: Final = r"(?:[a-z0-9-]++\.)++[a-z][a-z0-9-]*+"
+_LOOSE_HOSTS: Final = re.compile(rf"(?:{_LOOSE_HOST}\n)*+{_LOOSE_HOST}")
+_EDGE_HYPHENS: Final = ("-.", ".-", "-\n", "\n-")
 # A page that is already normal, as far as its scheme and host go (no port, no userinfo).
 _FAST_PAGE: Final = re.compile(rf"https?://({_HOST})(?=[/?#]|\Z)")
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
@@ -158,12 +164,23 @@ def normalize_batch(batch: list[str]) -> list[str] | list[str | InvalidTarget]:
 
     Returns ``batch`` itself when every string in it is already a normal domain.
     """
-    if batch and set(map(type, batch)) == {str} and max(map(len, batch)) <= _MAX_HOST_LENGTH:
+    if batch and set(map(type, batch)) == {str} and (longest := max(map(len, batch))) <= _MAX_HOST_LENGTH:
         joined = "\n".join(batch)
         # No string may hide a line break of its own, or the scan would see two targets in it.
-        if joined.count("\n") == len(batch) - 1 and _FAST_HOSTS.fullmatch(joined) is not None:
-            return batch
+        if joined.count("\n") == len(batch) - 1:
+            if longest <= _MAX_LABEL_LENGTH and _no_edge_hyphen_or_xn(joined):
+                if _LOOSE_HOSTS.fullmatch(joined) is not None:
+                    return batch
+            elif _FAST_HOSTS.fullmatch(joined) is not None:
+                return batch
     return list(map(normalize_target, batch))
+
+
+def _no_edge_hyphen_or_xn(joined: str) -> bool:
+    """No label of these lines starts or ends with '-', and none holds 'xn--' (substring scans)."""
+    if joined.startswith("-") or joined.endswith("-") or "xn--" in joined:
+        return False
+    return not any(map(joined.__contains__, _EDGE_HYPHENS))
 
 
 def is_page(target: str) -> bool:

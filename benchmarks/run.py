@@ -84,10 +84,11 @@ class Preset:
     memory_sizes: tuple[int, ...]
     memory_runs: int  # at 100k; one run at 1M and more
     memory_checkpoint: bool  # also the stream(checkpoint=...) variant
+    ceiling_runs: int = 3  # the ceiling is the noisiest ratio: more rounds
 
 
-FULL = Preset(3, 5, 200_000, 800, 3, 2500, (100_000, 1_000_000, 5_000_000), 2, True)
-QUICK = Preset(1, 3, 100_000, 400, 2, 1200, (100_000, 1_000_000), 1, False)
+FULL = Preset(3, 5, 200_000, 800, 3, 2500, (100_000, 1_000_000, 5_000_000), 2, True, ceiling_runs=5)
+QUICK = Preset(1, 3, 100_000, 400, 2, 1200, (100_000, 1_000_000), 1, False, ceiling_runs=1)
 
 CONCURRENCY = 30  # the account's cap on calls in flight, given to every client
 #: Concurrency-bound: 300 ± 100 ms a call; tiny calls, so that neither the emulator's CPU nor
@@ -107,6 +108,19 @@ RETRY_DELAY = 1.0  # baselines: first wait after a refused call (real-time secon
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def aggregate(cost: dict[str, float], per_run: list[dict[str, Any]]) -> dict[str, Any]:
+    """Medians, minima and maxima of a client's runs in one scenario."""
+    keys = [k for k, v in per_run[0].items() if isinstance(v, int | float) and not isinstance(v, bool)]
+    return {
+        "start_cost": cost,
+        "runs": per_run,
+        "median": {k: med([r[k] for r in per_run]) for k in keys},
+        "min": {k: min(r[k] for r in per_run) for k in keys},
+        "max": {k: max(r[k] for r in per_run) for k in keys},
+        "correct": all(r["correct"] for r in per_run),
+    }
 
 
 def med(values: Sequence[float]) -> float:
@@ -284,49 +298,74 @@ class Bench:
         mode: str = "job",
     ) -> dict[str, Any]:
         """``runs`` runs of one client in one scenario, each against a fresh emulator."""
-        cost = self.start_cost(name, 0 if mode == "stream" else targets)
-        per_run = []
+        return self.interleaved(
+            scenario, [name], flags, args, targets, summarise, show, runs=runs, mode=mode
+        )[name]
+
+    def interleaved(
+        self,
+        scenario: str,
+        names: Sequence[str],
+        flags: Sequence[str],
+        args: Sequence[str],
+        targets: int,
+        summarise: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
+        show: Sequence[str],
+        *,
+        runs: int | None = None,
+        mode: str = "job",
+    ) -> dict[str, dict[str, Any]]:
+        """``runs`` rounds; in each, one run of every client in turn, each against a fresh
+        emulator. Interleaved, so that a drift in the machine's load over minutes falls on every
+        client alike instead of on whichever ran last."""
+        costs = {name: self.start_cost(name, 0 if mode == "stream" else targets) for name in names}
+        per_run: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+        for i in range(runs or self.preset.runs):
+            for name in names:
+                summary = self.one_run(scenario, name, flags, args, targets, summarise, costs[name], mode)
+                per_run[name].append(summary)
+                shown = ", ".join(f"{k}={summary[k]:.4g}" for k in show)
+                log(f"{scenario} {name} run {i + 1}: {shown}{'' if summary['correct'] else ' INCOMPLETE'}")
+        return {name: aggregate(costs[name], per_run[name]) for name in names}
+
+    def one_run(
+        self,
+        scenario: str,
+        name: str,
+        flags: Sequence[str],
+        args: Sequence[str],
+        targets: int,
+        summarise: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]],
+        cost: dict[str, float],
+        mode: str,
+    ) -> dict[str, Any]:
         use_checkpoint = "--checkpoint" in args  # a fresh checkpoint file for every run
         args = [a for a in args if a != "--checkpoint"]
-        for i in range(runs or self.preset.runs):
-            extra: list[str] = []
-            checkpoint_dir = None
-            if use_checkpoint:
-                checkpoint_dir = Path(tempfile.mkdtemp(prefix="dfsb-ckpt-"))
-                extra = ["--checkpoint", str(checkpoint_dir / "job.sqlite")]
-            try:
-                with emulator(self, *flags) as (server, calls):
-                    rec = run_client(
-                        self.env, name, mode, server.url, "--targets", str(targets), *args, *extra
-                    )
-            finally:
-                if checkpoint_dir is not None:
-                    shutil.rmtree(checkpoint_dir, ignore_errors=True)
-            led = ledger_summary(calls)
-            rec["cpu_job"] = rec["cpu"] - cost["cpu"]
-            rec["os_cpu_job"] = rec["os_cpu"] - cost["os_cpu"]
-            summary = summarise(rec, led)
-            summary.update(
-                correct=rec["answered"] == targets and led["max_targets"] <= 1000,
-                raw={k: v for k, v in rec.items() if k != "timeline"},
-                timeline=rec.get("timeline", []),
-                ledger={k: v for k, v in led.items() if not k.endswith("_times")},
-            )
-            if scenario == "rate":
-                summary["accepted_times"] = led["accepted_times"]
-                summary["refused_times"] = led["refused_times"]
-            per_run.append(summary)
-            shown = ", ".join(f"{k}={summary[k]:.4g}" for k in show)
-            log(f"{scenario} {name} run {i + 1}: {shown}{'' if summary['correct'] else ' INCOMPLETE'}")
-        keys = [k for k, v in per_run[0].items() if isinstance(v, int | float) and not isinstance(v, bool)]
-        return {
-            "start_cost": cost,
-            "runs": per_run,
-            "median": {k: med([r[k] for r in per_run]) for k in keys},
-            "min": {k: min(r[k] for r in per_run) for k in keys},
-            "max": {k: max(r[k] for r in per_run) for k in keys},
-            "correct": all(r["correct"] for r in per_run),
-        }
+        extra: list[str] = []
+        checkpoint_dir = None
+        if use_checkpoint:
+            checkpoint_dir = Path(tempfile.mkdtemp(prefix="dfsb-ckpt-"))
+            extra = ["--checkpoint", str(checkpoint_dir / "job.sqlite")]
+        try:
+            with emulator(self, *flags) as (server, calls):
+                rec = run_client(self.env, name, mode, server.url, "--targets", str(targets), *args, *extra)
+        finally:
+            if checkpoint_dir is not None:
+                shutil.rmtree(checkpoint_dir, ignore_errors=True)
+        led = ledger_summary(calls)
+        rec["cpu_job"] = rec["cpu"] - cost["cpu"]
+        rec["os_cpu_job"] = rec["os_cpu"] - cost["os_cpu"]
+        summary = summarise(rec, led)
+        summary.update(
+            correct=rec["answered"] == targets and led["max_targets"] <= 1000,
+            raw={k: v for k, v in rec.items() if k != "timeline"},
+            timeline=rec.get("timeline", []),
+            ledger={k: v for k, v in led.items() if not k.endswith("_times")},
+        )
+        if scenario == "rate":
+            summary["accepted_times"] = led["accepted_times"]
+            summary["refused_times"] = led["refused_times"]
+        return summary
 
     def startup(self) -> None:
         bare = []
@@ -378,9 +417,16 @@ class Bench:
         show = ("cpu_ms", "cpu_inproc_ms", "wall")
         self.results["ceiling"] = {
             "targets": targets,
-            "clients": {
-                n: self.jobs("ceiling", n, flags, args, targets, summarise, show) for n in self.who("ceiling")
-            },
+            "clients": self.interleaved(
+                "ceiling",
+                self.who("ceiling"),
+                flags,
+                args,
+                targets,
+                summarise,
+                show,
+                runs=self.preset.ceiling_runs,
+            ),
         }
 
     def concurrency(self) -> None:
@@ -425,10 +471,9 @@ class Bench:
             "calls": calls,
             "targets": targets,
             "bound": bound,
-            "clients": {
-                n: self.jobs("concurrency", n, flags, args, targets, summarise, show)
-                for n in self.who("concurrency")
-            },
+            "clients": self.interleaved(
+                "concurrency", self.who("concurrency"), flags, args, targets, summarise, show
+            ),
         }
 
     def rate(self) -> None:
@@ -472,9 +517,7 @@ class Bench:
             "bound": bound,
             "limit": limit,
             "period": period,
-            "clients": {
-                n: self.jobs("rate", n, flags, args, targets, summarise, show) for n in self.who("rate")
-            },
+            "clients": self.interleaved("rate", self.who("rate"), flags, args, targets, summarise, show),
         }
 
     def throughput(self) -> None:
@@ -520,10 +563,9 @@ class Bench:
             "calls": calls,
             "targets": targets,
             "bound": bound,
-            "clients": {
-                n: self.jobs("throughput", n, flags, args, targets, summarise, show)
-                for n in self.who("throughput")
-            },
+            "clients": self.interleaved(
+                "throughput", self.who("throughput"), flags, args, targets, summarise, show
+            ),
         }
 
     def memory(self) -> None:
@@ -1177,7 +1219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--quick", action="store_true", help="one run each, smaller jobs (~3 min)")
-    parser.add_argument("--runs", type=int, help="runs of each client in each scenario (default 3; quick 1)")
+    parser.add_argument(
+        "--runs", type=int, help="runs of each client in each scenario (default 3, ceiling 5; quick 1)"
+    )
     parser.add_argument(
         "--scenarios", default=",".join(SCENARIOS), help="comma list: " + ", ".join(SCENARIOS)
     )
@@ -1226,7 +1270,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     preset = QUICK if args.quick else FULL
     if args.runs:
-        preset = replace(preset, runs=args.runs, memory_runs=min(args.runs, preset.memory_runs))
+        preset = replace(
+            preset, runs=args.runs, ceiling_runs=args.runs, memory_runs=min(args.runs, preset.memory_runs)
+        )
     if args.memory_checkpoint is not None:
         preset = replace(preset, memory_checkpoint=args.memory_checkpoint)
     clients = [c.strip() for c in (args.clients or ",".join(CLIENTS)).split(",") if c.strip()]

@@ -1075,8 +1075,9 @@ def write_report(
         "```",
         "",
         f"{started:%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min, {preset_name} preset: {p.runs} run(s) of each "  # noqa: E501
-        f"client in each scenario (start-up: {p.startup_runs}), each against a fresh emulator; medians, "
-        "with the range over the runs in brackets.",
+        f"client in each scenario (ceiling: {p.ceiling_runs}, start-up: {p.startup_runs}), the job "
+        "scenarios interleaved round by round, each against a fresh emulator; medians, with the range "
+        "over the runs in brackets.",
         "",
         "## Environment",
         "",
@@ -1097,13 +1098,16 @@ def write_report(
         "## Notes",
         "",
         "- Benchmarks, never tests: nothing here fails a build.",
+        "- Where our CPU goes per call, and what stands in the way of the bars not met: "
+        "[performance.md](performance.md).",
+        "- Clients run interleaved: each round runs every client once, so a drift in the machine's "
+        "load falls on all of them alike.",
         "- Every baseline is held to what ours does: every target answered (checked), one task per "
         "POST, at most 1000 targets a task (checked in the ledger), Basic auth, refused calls retried.",
-        "- The emulator binds its socket without TCP_NODELAY (`server._bind` creates it with `proto=0`, "
-        "and asyncio only sets TCP_NODELAY when `proto` is `IPPROTO_TCP`), so on a keep-alive "
-        "connection each answer's body waits for the client's delayed ACK: ~40 ms added to every call "
-        "but a connection's first. A real server does not do that; `benchmarks/emulator.py` sets the "
-        "option on the listening socket (`--plain-emulator` runs the emulator as it is).",
+        "- The emulator sets TCP_NODELAY on its listening socket (accepted connections inherit it); "
+        "without it each answer's body would wait for the client's delayed ACK, ~40 ms a call on a "
+        "kept-alive connection. `benchmarks/emulator.py` sets it too, for snapshots of src/ from before "
+        "that fix (`--plain-emulator` runs `python -m dataforseo_bulk.emulator` as it is).",
         "- Raw results of this run (every run, timelines, ledger counts): `benchmarks/results/latest.json`.",
         "",
     ]

@@ -625,12 +625,14 @@ class Job(Generic[V]):
         if not spellings or spellings.keys().isdisjoint(answers):
             return answers  # the common case: each asked for once, in normal form
         by_spelling: dict[str, A] = {}
+        names_of = spellings.pop if self._forget_answered else spellings.get
         for target, answer in answers.items():
-            names = spellings.pop(target, None) if self._forget_answered else spellings.get(target)
+            names = names_of(target, None)
             if names is None:
                 by_spelling[target] = answer
             else:
-                by_spelling.update(dict.fromkeys(names, answer))
+                for name in names:
+                    by_spelling[name] = answer
         return by_spelling
 
     def answers(self) -> dict[str, V]:
@@ -644,12 +646,11 @@ class Job(Generic[V]):
             return entries  # every entry holds a value
         values = {t: v for t, v in entries.items() if type(v) not in _NOT_VALUES}
         for target, names in spellings.items():
-            value = values.get(target, _ABSENT)
+            value = values.pop(target, _ABSENT)
             if value is _ABSENT:
                 continue  # pending or failed: no value for any spelling
-            if target not in names:
-                del values[target]
-            values.update(dict.fromkeys(names, value))
+            for name in names:  # the normal form too, if it was asked for itself
+                values[name] = value
         return values
 
     async def _publish(self, outcome: ChunkOutcome[V]) -> None:

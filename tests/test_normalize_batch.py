@@ -1,7 +1,7 @@
-"""normalize_batch: the one-scan fast path for a batch of plain domains, and its fallback.
+"""normalize_batch: the one-scan fast paths for a batch of plain domains (or pages), and the fallback.
 
 Whatever the batch, ``normalize_batch(batch)`` must equal ``[normalize_target(x) for x in batch]``;
-when it returns ``batch`` itself, every element must already be a normal domain.
+when it returns ``batch`` itself, every element must already be in normal form.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def check(batch: list[Any]) -> list[Any]:
     assert result == expected
     assert batch == before  # the input is never modified
     if result is batch:
-        assert all(is_normal_domain(x) for x in batch), batch
+        assert all(type(x) is str and normalize_target(x) == x for x in batch), batch
     else:
         assert all(type(x) is str or isinstance(x, InvalidTarget) for x in result)
     return result
@@ -262,7 +262,16 @@ CASES: list[tuple[list[Any], object]] = [
     (["a.com", "xn--bcher-kva.de"], ["a.com", "xn--bcher-kva.de"]),
     (["xn--abc.de"], [INVALID]),
     (["bücher.de", "a.com"], ["xn--bcher-kva.de", "a.com"]),
-    (["https://example.com/", "a.com"], ["https://example.com/", "a.com"]),
+    (["https://example.com/", "a.com"], SAME),  # pages and domains, all normal: one scan
+    (["https://example.com", "http://a.b.com/x?y=1#z", "https://www.a.com/ä/€"], SAME),
+    (["https://example.com:8080/"], ["https://example.com:8080/"]),  # normal, outside the scan
+    (["https://Example.com/"], ["https://example.com/"]),
+    (["https://example.com/a b"], [INVALID]),
+    (["HTTPS://example.com/"], ["https://example.com/"]),
+    (["https://example.com/", "https://-a.com/"], ["https://example.com/", INVALID]),
+    (["https://example.com/", "ftp://a.com/"], ["https://example.com/", INVALID]),
+    (["https://a.com/\x85x"], [INVALID]),
+    ([f"https://{H253}/"], [f"https://{H253}/"]),  # a line over 253 characters: per target
     (["example.com/"], [INVALID]),
     (["a.com", b"b.com"], ["a.com", INVALID]),
     ([None], [INVALID]),
@@ -284,6 +293,36 @@ def test_table(batch: list[Any], expected: object) -> None:
             assert got.raw == (raw if isinstance(raw, str) else got.raw)
         else:
             assert got == want and type(got) is str
+
+
+_paths = st.text(alphabet="abc/?#=&%.-_~ä€ \t\n:", max_size=12)
+page_like = st.one_of(
+    st.builds(
+        lambda scheme, host, sep, path: f"{scheme}{host}{sep}{path}",
+        st.sampled_from(["https://", "http://", "HTTPS://", "ftp://", "https:/", "https://www."]),
+        plain_domains | _domain_like_host(),
+        st.sampled_from(["", "/", "?", "#", ":8080/", " "]),
+        _paths,
+    ),
+    plain_domains,
+)
+
+
+@given(st.lists(page_like, max_size=6))
+@settings(max_examples=200)
+@example(["https://a.com/", "b.com"])
+@example(["https://a.com/x y"])
+@example(["https://a.com:1/"])
+def test_page_like_batch_matches_normalize_target(batch: list[str]) -> None:
+    check(batch)
+
+
+@given(st.lists(st.builds(lambda h, p: f"https://{h}/{p}", plain_domains, st.text("abc/?#=", max_size=9))))
+@settings(max_examples=100)
+def test_batch_of_normal_short_pages_is_returned_itself(batch: list[str]) -> None:
+    batch = [page for page in batch if len(page) <= 253]
+    if batch:
+        assert normalize_batch(batch) is batch
 
 
 def test_str_subclass_takes_the_slow_path_and_gives_plain_str() -> None:

@@ -22,7 +22,7 @@ import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import count, islice, repeat
-from operator import itemgetter
+from operator import is_, itemgetter
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import anyio
@@ -326,7 +326,8 @@ class Job(Generic[V]):
         """
         entries = self._entries
         normalized = normalize_batch(batch)
-        if normalized is batch:
+        # normalize_target returns a string already in normal form as the very same object.
+        if normalized is batch or all(map(is_, normalized, batch)):
             # Every string already in normal form. Mark them all pending in one C-level pass,
             # each target looked up once; when the dict grew by the whole batch, every one was
             # new and distinct (the commonest batch of all) and the bookkeeping is done.

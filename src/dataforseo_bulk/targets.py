@@ -92,6 +92,12 @@ _FAST_HOSTS: Final = re.compile(rf"(?:{_HOST}\n)*+{_HOST}")
 _LOOSE_HOST: Final = r"(?:[a-z0-9-]++\.)++[a-z][a-z0-9-]*+"
 _LOOSE_HOSTS: Final = re.compile(rf"(?:{_LOOSE_HOST}\n)*+{_LOOSE_HOST}")
 _EDGE_HYPHENS: Final = ("-.", ".-", "-\n", "\n-")
+# A batch of already-normal targets, plain domains and pages mixed, one per line: a page is
+# http(s)://, a plain normal host, then nothing or a path, query or fragment (whose characters
+# are checked apart: printable, no space). Right only for lines of at most 253 characters, so
+# that no domain or host in them can be too long.
+_FAST_LINE: Final = rf"(?:https?://{_HOST}(?:[/?#][^\n]*+)?|{_HOST})"
+_FAST_TARGETS: Final = re.compile(rf"(?:{_FAST_LINE}\n)*+{_FAST_LINE}")
 # A page that is already normal, as far as its scheme and host go (no port, no userinfo).
 _FAST_PAGE: Final = re.compile(rf"https?://({_HOST})(?=[/?#]|\Z)")
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
@@ -160,9 +166,9 @@ def normalize_target(raw: str) -> str | InvalidTarget:
 
 
 def normalize_batch(batch: list[str]) -> list[str] | list[str | InvalidTarget]:
-    """``normalize_target`` of each string; a batch of plain normal domains costs one regex scan.
+    """``normalize_target`` of each string; a batch of normal domains or pages costs one regex scan.
 
-    Returns ``batch`` itself when every string in it is already a normal domain.
+    Returns ``batch`` itself when every string in it is already in normal form.
     """
     if batch and set(map(type, batch)) == {str} and (longest := max(map(len, batch))) <= _MAX_HOST_LENGTH:
         joined = "\n".join(batch)
@@ -172,6 +178,15 @@ def normalize_batch(batch: list[str]) -> list[str] | list[str | InvalidTarget]:
                 if _LOOSE_HOSTS.fullmatch(joined) is not None:
                     return batch
             elif _FAST_HOSTS.fullmatch(joined) is not None:
+                return batch
+            # Pages (and domains among them): the URL part that normalize_target checks per
+            # page (printable, no space, a normal host) checked for the whole batch at once.
+            if (
+                "://" in joined
+                and " " not in joined
+                and joined.replace("\n", "").isprintable()
+                and _FAST_TARGETS.fullmatch(joined) is not None
+            ):
                 return batch
     return list(map(normalize_target, batch))
 

@@ -213,7 +213,8 @@ def test_one_bad_element_anywhere_is_caught(data: st.DataObject) -> None:
     position = data.draw(st.integers(0, len(good)), label="position")
     batch = [*good[:position], bad, *good[position:]]
     result = check(batch)
-    assert result is not batch
+    if normalize_target(bad) != bad:  # (a normal page may share the one-scan path: check() holds it)
+        assert result is not batch
     assert result[position] == normalize_target(bad)
     assert result[:position] == good[:position] and result[position + 1 :] == good[position:]
 

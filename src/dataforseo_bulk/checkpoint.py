@@ -58,7 +58,7 @@ class Checkpoint:
     ) -> None:
         """Open (or create) the checkpoint of this job and lock it for this run.
 
-        ``readonly``: look, never write or create (``--dry-run``); the file must exist.
+        ``readonly``: look, never write (``--dry-run``); the file must exist.
         Every problem is a :class:`ConfigurationError` that names the file: a missing directory,
         a directory, a file that is not SQLite or belongs to another job, one in use by another run.
         """
@@ -68,11 +68,11 @@ class Checkpoint:
         self.run = secrets.token_hex(8)
         with _as_configuration_error(self.path):
             _check_place(self.path)
-            if readonly:
-                uri = f"{self.path.resolve().as_uri()}?mode=ro"
-                self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=0)
-            else:
-                self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=0)
+            if readonly and not self.path.exists():
+                raise ConfigurationError(f"checkpoint {str(self.path)!r} does not exist")
+            # Read-write even to only look: a WAL file cannot be read in SQLite's read-only mode
+            # without the -shm file that the exclusive locking mode keeps from being made.
+            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=0)
         try:
             with _as_configuration_error(self.path):
                 self._open(endpoint, params)
@@ -82,9 +82,11 @@ class Checkpoint:
 
     def _open(self, endpoint: str, params: dict[str, Any]) -> None:
         conn = self._conn
+        # Held until close(): no other connection may write the file meanwhile (nor read it, for
+        # a run). Set before the file is first read, it also keeps SQLite from making the
+        # ``-shm`` file: a dry run leaves nothing behind.
+        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
         if not self.readonly:
-            # Held until close(): no other connection may read or write the file meanwhile.
-            conn.execute("PRAGMA locking_mode=EXCLUSIVE")
             conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode survives a killed process (not a power cut) and costs no fsync per commit.
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -189,11 +191,15 @@ class Checkpoint:
 
 
 def check_new(path: str | Path) -> None:
-    """What making a checkpoint at ``path`` would run into, found without making it."""
+    """What making a checkpoint at ``path`` would run into, found by making an empty file there
+    and removing it (``--dry-run``: the real run would make it)."""
     path = Path(path)
     _check_place(path)
-    if not os.access(path.parent, os.W_OK | os.X_OK):
-        raise ConfigurationError(f"checkpoint {str(path)!r} cannot be made there: permission denied")
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise ConfigurationError(f"checkpoint {str(path)!r} cannot be made: {exc.strerror or exc}") from None
+    os.remove(path)
 
 
 def _tables(conn: sqlite3.Connection) -> set[str]:

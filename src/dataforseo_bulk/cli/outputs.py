@@ -70,6 +70,7 @@ class CsvWriter:
     def __init__(self, handle: TextIO, columns: Sequence[str] | None = None) -> None:
         self._handle = handle
         self._writer: csv.DictWriter[str] | None = None
+        self._quoted: csv.DictWriter[str] | None = None
         self._waiting: list[dict[str, Any]] = []
         self._columns = list(columns) if columns else None
 
@@ -87,16 +88,29 @@ class CsvWriter:
             else:
                 self._start(list(_flat(next(iter(outcome.values.values())))))
         assert self._writer is not None
-        self._writer.writerows(rows)
+        self._rows(rows)
         self._handle.flush()
+
+    def _rows(self, rows: list[dict[str, Any]]) -> None:
+        assert self._writer is not None and self._quoted is not None
+        # The csv module quotes a field with "\n" (the line terminator) but not one with a bare
+        # "\r", which a reader takes for a line break: such a row has every field quoted.
+        if any("\r" in v for row in rows for v in row.values() if type(v) is str):
+            for row in rows:
+                carriage = any("\r" in v for v in row.values() if type(v) is str)
+                (self._quoted if carriage else self._writer).writerow(row)
+        else:
+            self._writer.writerows(rows)
 
     def _start(self, value_columns: list[str]) -> None:
         columns = ["target", *(c for c in value_columns if c != "target" and c not in FAILURE_COLUMNS)]
-        self._writer = csv.DictWriter(
-            self._handle, [*columns, *FAILURE_COLUMNS], extrasaction="ignore", lineterminator="\n"
+        fields = [*columns, *FAILURE_COLUMNS]
+        self._writer = csv.DictWriter(self._handle, fields, extrasaction="ignore", lineterminator="\n")
+        self._quoted = csv.DictWriter(
+            self._handle, fields, extrasaction="ignore", lineterminator="\n", quoting=csv.QUOTE_ALL
         )
         self._writer.writeheader()
-        self._writer.writerows(self._waiting)
+        self._rows(self._waiting)
         self._waiting = []
 
     def close(self) -> None:

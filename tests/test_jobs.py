@@ -173,3 +173,64 @@ async def test_streamed_job_with_checkpoint_forgets_answers_but_never_buys_twice
         stats = outcomes.stats()
     assert again == got and len(api.calls) == 3  # a rerun: all from the checkpoint
     assert (stats.targets, stats.duplicate, stats.resumed) == (3001, 11, 3000)
+
+
+def late_repeats() -> list[str]:
+    """Repeats and other spellings long after their target's answer, in both orders; a target
+    whose retries run out, asked for again later; invalid targets."""
+    targets = ["flaky.com", *domains(300), "not a target"]
+    targets += ["SITE1.example.com", "site1.example.com", "Site1.Example.com", "site2.example.com"]
+    targets += [f"SITE{i}.example.com" for i in range(100, 110)] + [
+        f"site{i}.example.com" for i in range(100, 105)
+    ]
+    targets += ["not a target", *domains(5), *domains(400)[350:], "FLAKY.com", "flaky.com"]
+    return targets
+
+
+async def run_stream(
+    api: FakeAPI, targets: list[str], checkpoint: Path | None
+) -> tuple[dict[str, object], object]:
+    rows: dict[str, object] = {}
+    async with (
+        client(chunk_size=10, max_concurrency=1) as c,
+        c.stream(targets, checkpoint=checkpoint) as outcomes,
+    ):
+        async for outcome in outcomes:
+            assert not (set(outcome.values) | set(outcome.failed)) & set(rows)  # one row per input string
+            rows.update(outcome.values)
+            rows.update({t: f.kind for t, f in outcome.failed.items()})
+        stats = outcomes.stats()
+    return rows, stats
+
+
+async def test_the_same_counts_and_calls_with_a_new_checkpoint_as_without(
+    api: FakeAPI, tmp_path: Path
+) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if "flaky.com" in targets:
+            return task_error(50000, "Internal Error.")  # every attempt: retries run out
+        return ok(targets)
+
+    api.respond = respond
+    plain_rows, plain = await run_stream(api, late_repeats(), None)
+    plain_sent = sorted(api.sent_targets)
+    api.calls.clear()
+    rows, stats = await run_stream(api, late_repeats(), tmp_path / "job.sqlite")
+
+    assert rows == plain_rows
+    assert sorted(api.sent_targets) == plain_sent  # the failed target is not asked for again either
+    counts = ("targets", "ok", "failed", "duplicate", "invalid", "calls", "resumed")
+    assert {n: getattr(stats, n) for n in counts} == {n: getattr(plain, n) for n in counts}
+    assert stats.resumed == 0
+
+
+async def test_a_checkpoint_in_use_is_refused_before_any_call(api: FakeAPI, tmp_path: Path) -> None:
+    path = tmp_path / "job.sqlite"
+    with Checkpoint(path, endpoint=BULK_BACKLINKS.name, params={}):
+        async with client() as c:
+            with pytest.raises(ConfigurationError, match="is in use by another run"):
+                await c.bulk_backlinks(domains(10), checkpoint=path)
+    assert api.calls == []
+    async with client() as c:  # released when the first one closed
+        result = await c.bulk_backlinks(domains(10), checkpoint=path)
+    assert len(result) == 10

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import httpx
@@ -234,3 +235,28 @@ async def test_a_checkpoint_in_use_is_refused_before_any_call(api: FakeAPI, tmp_
     async with client() as c:  # released when the first one closed
         result = await c.bulk_backlinks(domains(10), checkpoint=path)
     assert len(result) == 10
+
+
+OLD_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE done (target TEXT PRIMARY KEY, item TEXT, failure TEXT, given TEXT);
+CREATE TABLE chunks (seq INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT, targets INTEGER NOT NULL,
+    cost_usd REAL NOT NULL, calls INTEGER NOT NULL, finished_at REAL NOT NULL);
+INSERT INTO meta VALUES ('job', '{"endpoint": "bulk_backlinks", "params": {}, "schema": 1}');
+INSERT INTO done VALUES ('site0.example.com', '{"target": "site0.example.com", "backlinks": 7}', NULL, 'x');
+"""
+
+
+async def test_a_checkpoint_made_by_the_previous_version_is_still_used(api: FakeAPI, tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(OLD_SCHEMA)
+    with Checkpoint(path, endpoint=BULK_BACKLINKS.name, params={}, readonly=True) as look:
+        assert set(look.lookup(domains(2))) == {"site0.example.com"}  # a dry run's look
+    async with client() as c:
+        result = await c.bulk_backlinks(domains(2), checkpoint=path)
+    assert result["site0.example.com"] == 7  # from the file, not bought again
+    assert api.sent_targets == ["site1.example.com"]
+    assert result.stats.resumed == 1

@@ -64,6 +64,7 @@ class Checkpoint:
         """
         self.path = Path(path)
         self.readonly = readonly
+        self._seen_column = "seen"  # NULL when only looking at a file made before the column existed
         #: This run's mark on the answers it hands out, to tell a repeat from a resumed answer.
         self.run = secrets.token_hex(8)
         with _as_configuration_error(self.path):
@@ -101,8 +102,11 @@ class Checkpoint:
             )
         if not self.readonly:
             conn.executescript(_SCHEMA)
-            columns = {row[1] for row in conn.execute("PRAGMA table_info(done)")}
-            if "seen" not in columns:  # a checkpoint made before the column existed
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(done)")}
+        if columns and "seen" not in columns:  # a checkpoint made before the column existed
+            if self.readonly:
+                self._seen_column = "NULL"
+            else:
                 conn.execute("ALTER TABLE done ADD COLUMN seen TEXT")
         self._check_fingerprint(endpoint, params)
 
@@ -130,7 +134,7 @@ class Checkpoint:
         if self.readonly and "done" not in _tables(self._conn):
             return found
         run = self.run
-        select = "SELECT target, item, failure, given, seen FROM done WHERE target IN ({})"
+        select = f"SELECT target, item, failure, given, {self._seen_column} FROM done WHERE target IN ({{}})"
         for start in range(0, len(targets), 900):  # under SQLite's bound-variable limit
             part = targets[start : start + 900]
             marks = ",".join("?" * len(part))

@@ -370,6 +370,8 @@ def test_the_same_counts_without_a_checkpoint_with_a_new_one_and_in_a_dry_run(
     emulator: Emulator, tmp_path: Path
 ) -> None:
     source = write_lines(tmp_path / "t.txt", counting_lines())
+    with source.open("ab") as more:
+        more.write(b"caf\xe9.example.com\n\xff\ncaf\xe9.example.com\n")  # two undecodable lines, one repeated
     base = ["backlinks", str(source), "--base-url", emulator.url, "--chunk-size", "100", "-o"]
 
     plain = run_cli(*base, str(tmp_path / "plain.csv"))

@@ -49,7 +49,7 @@ from ..params import DEFAULT_RANK_SCALE, check_date_from, check_rank_scale
 from ..result import JobStats
 from ..targets import InvalidTarget, normalize_target
 from .inputs import Undecodable, count_targets, open_input, read_targets
-from .outputs import Writer, open_output, output_format
+from .outputs import Writer, open_output
 from .plan import plan
 from .progress import ProgressDisplay
 
@@ -261,6 +261,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dataforseo-bulk: interrupted; finished chunks are kept", file=sys.stderr)
         return EXIT_ABORTED
+    except Exception as exc:
+        if type(exc).__module__ != "sqlite3":  # sqlite3 is imported only with a checkpoint
+            raise
+        # The checkpoint failed mid-job (disk full, the file removed): what was committed is kept.
+        checkpoint = getattr(args, "checkpoint", None)
+        print(f"dataforseo-bulk: checkpoint {checkpoint!r} failed: {exc}", file=sys.stderr)
+        return EXIT_ABORTED
 
 
 # --- jobs ----------------------------------------------------------------------------
@@ -419,15 +426,21 @@ def _dry_run(args: argparse.Namespace) -> int:
     endpoint: Endpoint[Any] = args.job.endpoint
     params = endpoint.check_params(args.job.params(args))
     _check_files(args)
-    output_format(args.output, args.format)
     with open_input(args.input) as handle, _checkpoint_to_read(args, endpoint, params) as store:
         if args.output not in (None, "-"):
             with open_output(args.output, args.format, columns=endpoint.columns):
                 pass  # made and thrown away: the output's place can be written
         undecodable = Undecodable()
         counts = plan(read_targets(handle, args.column, undecodable), store)
-    stats = undecodable.added_to(JobStats(targets=counts.targets, duplicate=counts.duplicate))
-    invalid = counts.invalid + len(undecodable.seen)
+    stats = undecodable.added_to(
+        JobStats(
+            targets=counts.targets,
+            ok=counts.ok,
+            failed=counts.failed,
+            duplicate=counts.duplicate,
+            invalid=counts.invalid,
+        )
+    )
     sending = len(counts.to_send)
     chunk = min(args.chunk_size, endpoint.max_targets)
     calls = counts.calls(chunk, endpoint)
@@ -436,10 +449,9 @@ def _dry_run(args: argparse.Namespace) -> int:
     resumed = f"{counts.resumed:,} answered from the checkpoint, " if args.checkpoint else ""
     print(
         f"dry run (no calls made):\n"
-        f"  targets   {stats.targets:,} distinct inputs: {sending:,} to send, {resumed}{invalid:,} invalid, "
-        f"{stats.duplicate:,} duplicate\n"
-        f"  rows      {counts.ok:,} ok, {counts.failed + len(undecodable.seen):,} failed "
-        "if every call succeeds\n"
+        f"  targets   {stats.targets:,} distinct inputs: {sending:,} to send, {resumed}"
+        f"{stats.invalid:,} invalid, {stats.duplicate:,} duplicate\n"
+        f"  rows      {stats.ok:,} ok, {stats.failed:,} failed if every call succeeds\n"
         f"  calls     {calls:,} of at most {chunk} targets\n"
         f"  cost      ${calls * COST_PER_CALL_USD + sending * COST_PER_TARGET_USD:.4f} estimated "
         "(without retries)\n"

@@ -260,3 +260,22 @@ async def test_a_checkpoint_made_by_the_previous_version_is_still_used(api: Fake
     assert result["site0.example.com"] == 7  # from the file, not bought again
     assert api.sent_targets == ["site1.example.com"]
     assert result.stats.resumed == 1
+
+
+async def test_targets_an_older_version_stored_as_failed_by_a_wrong_address_are_sent_again(
+    api: FakeAPI, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "poisoned.sqlite"
+    failure = (
+        '{"kind": "permanent", "reason": "Invalid Path.", "code": 40402, "http_status": 404, "chunk": null}'
+    )
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(OLD_SCHEMA)
+        db.execute("INSERT INTO done VALUES ('site1.example.com', NULL, ?, 'x')", (failure,))
+        db.commit()
+    async with client() as c:
+        result = await c.bulk_backlinks(domains(2), checkpoint=path)
+    assert result["site1.example.com"] == backlinks_of("site1.example.com")
+    assert api.sent_targets == ["site1.example.com"] and not result.failed

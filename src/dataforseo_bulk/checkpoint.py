@@ -140,6 +140,8 @@ class Checkpoint:
             marks = ",".join("?" * len(part))
             for target, item, failure, given, seen in self._conn.execute(select.format(marks), part):
                 answer = json.loads(item) if item is not None else _failure_from_json(failure)
+                if isinstance(answer, TargetFailure) and _wrong_address(answer):
+                    continue  # stored by an older version: not the target's failure, send it again
                 found[target] = Stored(answer, given == run, seen == run)
         if found and not self.readonly:
             with self._transaction():
@@ -252,6 +254,12 @@ class _Commit:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _wrong_address(failure: TargetFailure) -> bool:
+    """A failure that said the request itself was wrong (HTTP 404, 40400, 40402), which earlier
+    versions stored as the targets' own: a rerun with the right address must send them."""
+    return failure.http_status == 404 or failure.code in (40400, 40402)
 
 
 def _failure_to_json(failure: TargetFailure) -> str:

@@ -38,6 +38,8 @@ OnUndecodable = Callable[[str, int], None]
 def open_input(path: str) -> Iterator[BinaryIO]:
     """The input as bytes; a file that cannot be read, or that is binary, is a ConfigurationError."""
     if path == "-":
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise ConfigurationError("cannot read input '-': stdin is closed")
         handle: BinaryIO = sys.stdin.buffer
         _refuse_binary(handle, "stdin")
         yield handle  # stdin stays open: it is not ours to close

@@ -197,7 +197,6 @@ PERMANENT = {
     "task 40000": (lambda t: task_error(40000, "You can set only one task at a time."), 40000),
     "task 40501 on tag": (lambda t: task_error(40501, "Invalid Field: 'tag'."), 40501),
     "unknown task code": (lambda t: task_error(40999, "Something new."), 40999),
-    "HTTP 404": (lambda t: envelope_error(40400, "Not Found.", http_status=404), 40400),
 }
 
 
@@ -276,6 +275,9 @@ FATAL = {
     "40207 IP not allowed": (lambda t: envelope_error(40207, "Your IP is not whitelisted."), 40207),
     "task 40203 cost limit": (lambda t: task_error(40203, "The cost limit has been exceeded."), 40203),
     "unknown envelope code": (lambda t: envelope_error(49999, "Brand new account error."), 49999),
+    # A wrong base URL or path: the request itself is wrong, not the targets (never stored as theirs).
+    "HTTP 404 / 40400": (lambda t: envelope_error(40400, "Not Found.", http_status=404), 40400),
+    "HTTP 404 / 40402": (lambda t: envelope_error(40402, "Invalid Path.", http_status=404), 40402),
 }
 
 

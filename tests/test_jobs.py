@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import httpx
@@ -173,3 +174,108 @@ async def test_streamed_job_with_checkpoint_forgets_answers_but_never_buys_twice
         stats = outcomes.stats()
     assert again == got and len(api.calls) == 3  # a rerun: all from the checkpoint
     assert (stats.targets, stats.duplicate, stats.resumed) == (3001, 11, 3000)
+
+
+def late_repeats() -> list[str]:
+    """Repeats and other spellings long after their target's answer, in both orders; a target
+    whose retries run out, asked for again later; invalid targets."""
+    targets = ["flaky.com", *domains(300), "not a target"]
+    targets += ["SITE1.example.com", "site1.example.com", "Site1.Example.com", "site2.example.com"]
+    targets += [f"SITE{i}.example.com" for i in range(100, 110)] + [
+        f"site{i}.example.com" for i in range(100, 105)
+    ]
+    targets += ["not a target", *domains(5), *domains(400)[350:], "FLAKY.com", "flaky.com"]
+    return targets
+
+
+async def run_stream(
+    api: FakeAPI, targets: list[str], checkpoint: Path | None
+) -> tuple[dict[str, object], object]:
+    rows: dict[str, object] = {}
+    async with (
+        client(chunk_size=10, max_concurrency=1) as c,
+        c.stream(targets, checkpoint=checkpoint) as outcomes,
+    ):
+        async for outcome in outcomes:
+            assert not (set(outcome.values) | set(outcome.failed)) & set(rows)  # one row per input string
+            rows.update(outcome.values)
+            rows.update({t: f.kind for t, f in outcome.failed.items()})
+        stats = outcomes.stats()
+    return rows, stats
+
+
+async def test_the_same_counts_and_calls_with_a_new_checkpoint_as_without(
+    api: FakeAPI, tmp_path: Path
+) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if "flaky.com" in targets:
+            return task_error(50000, "Internal Error.")  # every attempt: retries run out
+        return ok(targets)
+
+    api.respond = respond
+    plain_rows, plain = await run_stream(api, late_repeats(), None)
+    plain_sent = sorted(api.sent_targets)
+    api.calls.clear()
+    rows, stats = await run_stream(api, late_repeats(), tmp_path / "job.sqlite")
+
+    assert rows == plain_rows
+    assert sorted(api.sent_targets) == plain_sent  # the failed target is not asked for again either
+    counts = ("targets", "ok", "failed", "duplicate", "invalid", "calls", "resumed")
+    assert {n: getattr(stats, n) for n in counts} == {n: getattr(plain, n) for n in counts}
+    assert stats.resumed == 0
+
+
+async def test_a_checkpoint_in_use_is_refused_before_any_call(api: FakeAPI, tmp_path: Path) -> None:
+    path = tmp_path / "job.sqlite"
+    with Checkpoint(path, endpoint=BULK_BACKLINKS.name, params={}):
+        async with client() as c:
+            with pytest.raises(ConfigurationError, match="is in use by another run"):
+                await c.bulk_backlinks(domains(10), checkpoint=path)
+    assert api.calls == []
+    async with client() as c:  # released when the first one closed
+        result = await c.bulk_backlinks(domains(10), checkpoint=path)
+    assert len(result) == 10
+
+
+OLD_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE done (target TEXT PRIMARY KEY, item TEXT, failure TEXT, given TEXT);
+CREATE TABLE chunks (seq INTEGER PRIMARY KEY AUTOINCREMENT, tag TEXT, targets INTEGER NOT NULL,
+    cost_usd REAL NOT NULL, calls INTEGER NOT NULL, finished_at REAL NOT NULL);
+INSERT INTO meta VALUES ('job', '{"endpoint": "bulk_backlinks", "params": {}, "schema": 1}');
+INSERT INTO done VALUES ('site0.example.com', '{"target": "site0.example.com", "backlinks": 7}', NULL, 'x');
+"""
+
+
+async def test_a_checkpoint_made_by_the_previous_version_is_still_used(api: FakeAPI, tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(OLD_SCHEMA)
+    with Checkpoint(path, endpoint=BULK_BACKLINKS.name, params={}, readonly=True) as look:
+        assert set(look.lookup(domains(2))) == {"site0.example.com"}  # a dry run's look
+    async with client() as c:
+        result = await c.bulk_backlinks(domains(2), checkpoint=path)
+    assert result["site0.example.com"] == 7  # from the file, not bought again
+    assert api.sent_targets == ["site1.example.com"]
+    assert result.stats.resumed == 1
+
+
+async def test_targets_an_older_version_stored_as_failed_by_a_wrong_address_are_sent_again(
+    api: FakeAPI, tmp_path: Path
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "poisoned.sqlite"
+    failure = (
+        '{"kind": "permanent", "reason": "Invalid Path.", "code": 40402, "http_status": 404, "chunk": null}'
+    )
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.executescript(OLD_SCHEMA)
+        db.execute("INSERT INTO done VALUES ('site1.example.com', NULL, ?, 'x')", (failure,))
+        db.commit()
+    async with client() as c:
+        result = await c.bulk_backlinks(domains(2), checkpoint=path)
+    assert result["site1.example.com"] == backlinks_of("site1.example.com")
+    assert api.sent_targets == ["site1.example.com"] and not result.failed

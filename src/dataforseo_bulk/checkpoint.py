@@ -5,14 +5,21 @@ the calls that were in flight (their answers never reached us, so nothing of the
 kept). What was answered and committed is never asked for again. The file holds the API's
 items and failures, the job's endpoint and parameters, and per-chunk costs — never
 credentials.
+
+One run at a time: a run holds SQLite's own exclusive lock on the file from opening to
+closing (``locking_mode=EXCLUSIVE``), so a second process is refused at once, and a process
+that dies releases it with its file descriptors (nothing is left behind to clean up).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +36,8 @@ CREATE TABLE IF NOT EXISTS done (
     target TEXT PRIMARY KEY,   -- normalized, as sent
     item TEXT,                 -- the API's item (JSON), or NULL for a failure
     failure TEXT,              -- the failure (JSON), or NULL
-    given TEXT                 -- the run that handed the answer to the normal form itself
+    given TEXT,                -- the run that handed the answer to the normal form itself
+    seen TEXT                  -- the last run that read this target (answered or looked it up)
 );
 CREATE TABLE IF NOT EXISTS chunks (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -45,39 +53,73 @@ CREATE TABLE IF NOT EXISTS chunks (
 class Checkpoint:
     """The SQLite store behind ``checkpoint=``; implements the engine's ``OutcomeStore``."""
 
-    def __init__(self, path: str | Path, *, endpoint: str, params: dict[str, Any]) -> None:
+    def __init__(
+        self, path: str | Path, *, endpoint: str, params: dict[str, Any], readonly: bool = False
+    ) -> None:
+        """Open (or create) the checkpoint of this job and lock it for this run.
+
+        ``readonly``: look, never write (``--dry-run``); the file must exist.
+        Every problem is a :class:`ConfigurationError` that names the file: a missing directory,
+        a directory, a file that is not SQLite or belongs to another job, one in use by another run.
+        """
         self.path = Path(path)
+        self.readonly = readonly
+        self._seen_column = "seen"  # NULL when only looking at a file made before the column existed
         #: This run's mark on the answers it hands out, to tell a repeat from a resumed answer.
         self.run = secrets.token_hex(8)
-        self._conn = sqlite3.connect(self.path, isolation_level=None)
+        with _as_configuration_error(self.path):
+            _check_place(self.path)
+            if readonly and not self.path.exists():
+                raise ConfigurationError(f"checkpoint {str(self.path)!r} does not exist")
+            # Read-write even to only look: a WAL file cannot be read in SQLite's read-only mode
+            # without the -shm file that the exclusive locking mode keeps from being made.
+            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=0)
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode survives a killed process (not a power cut) and costs no fsync per commit.
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            query = "SELECT name FROM sqlite_master WHERE type='table'"
-            tables = {row[0] for row in self._conn.execute(query)}
-            if tables and "done" not in tables:
-                raise ConfigurationError(
-                    f"{str(self.path)!r} is an SQLite file of something else (tables {sorted(tables)}), "
-                    "not a dataforseo-bulk checkpoint: give a new file name"
-                )
-            self._conn.executescript(_SCHEMA)
-            self._check_fingerprint(endpoint, params)
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise ConfigurationError(
-                f"checkpoint {str(self.path)!r} is not a usable SQLite file ({exc})"
-            ) from None
+            with _as_configuration_error(self.path):
+                self._open(endpoint, params)
         except BaseException:
             self._conn.close()
             raise
+
+    def _open(self, endpoint: str, params: dict[str, Any]) -> None:
+        conn = self._conn
+        # Held until close(): no other connection may write the file meanwhile (nor read it, for
+        # a run). Set before the file is first read, it also keeps SQLite from making the
+        # ``-shm`` file: a dry run leaves nothing behind.
+        conn.execute("PRAGMA locking_mode=EXCLUSIVE")
+        if not self.readonly:
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process (not a power cut) and costs no fsync per commit.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("BEGIN EXCLUSIVE")  # takes the lock now: a second run is refused at once
+            conn.execute("COMMIT")
+        query = "SELECT name FROM sqlite_master WHERE type='table'"
+        tables = {row[0] for row in conn.execute(query)}
+        if tables and "done" not in tables:
+            raise ConfigurationError(
+                f"{str(self.path)!r} is an SQLite file of something else (tables {sorted(tables)}), "
+                "not a dataforseo-bulk checkpoint: give a new file name"
+            )
+        if not self.readonly:
+            conn.executescript(_SCHEMA)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(done)")}
+        if columns and "seen" not in columns:  # a checkpoint made before the column existed
+            if self.readonly:
+                self._seen_column = "NULL"
+            else:
+                conn.execute("ALTER TABLE done ADD COLUMN seen TEXT")
+        self._check_fingerprint(endpoint, params)
 
     def _check_fingerprint(self, endpoint: str, params: dict[str, Any]) -> None:
         wanted = json.dumps(
             {"schema": SCHEMA_VERSION, "endpoint": endpoint, "params": params}, sort_keys=True
         )
-        row = self._conn.execute("SELECT value FROM meta WHERE key = 'job'").fetchone()
+        row = None
+        if not self.readonly or "meta" in _tables(self._conn):
+            row = self._conn.execute("SELECT value FROM meta WHERE key = 'job'").fetchone()
         if row is None:
+            if self.readonly:
+                return
             self._conn.execute("INSERT INTO meta (key, value) VALUES ('job', ?)", (wanted,))
         elif row[0] != wanted:
             raise ConfigurationError(
@@ -87,15 +129,23 @@ class Checkpoint:
 
     # --- OutcomeStore ------------------------------------------------------------------
     def lookup(self, targets: list[str]) -> dict[str, Stored]:
+        """The finished ones of ``targets``; each found is marked as read by this run."""
         found: dict[str, Stored] = {}
+        if self.readonly and "done" not in _tables(self._conn):
+            return found
         run = self.run
+        select = f"SELECT target, item, failure, given, {self._seen_column} FROM done WHERE target IN ({{}})"
         for start in range(0, len(targets), 900):  # under SQLite's bound-variable limit
             part = targets[start : start + 900]
             marks = ",".join("?" * len(part))
-            query = f"SELECT target, item, failure, given FROM done WHERE target IN ({marks})"
-            for target, item, failure, given in self._conn.execute(query, part):
+            for target, item, failure, given, seen in self._conn.execute(select.format(marks), part):
                 answer = json.loads(item) if item is not None else _failure_from_json(failure)
-                found[target] = Stored(answer, given == run)
+                if isinstance(answer, TargetFailure) and _wrong_address(answer):
+                    continue  # stored by an older version: not the target's failure, send it again
+                found[target] = Stored(answer, given == run, seen == run)
+        if found and not self.readonly:
+            with self._transaction():
+                self._conn.executemany("UPDATE done SET seen = ? WHERE target = ?", [(run, t) for t in found])
         return found
 
     def save(
@@ -109,14 +159,17 @@ class Checkpoint:
         not_given: frozenset[str] = frozenset(),
     ) -> None:
         run = self.run
-        rows: list[tuple[str, str | None, str | None, str | None]] = [
-            (t, json.dumps(item, separators=(",", ":")), None, None if t in not_given else run)
+        rows: list[tuple[str, str | None, str | None, str | None, str]] = [
+            (t, json.dumps(item, separators=(",", ":")), None, None if t in not_given else run, run)
             for t, item in items.items()
         ]
-        rows += [(t, None, _failure_to_json(f), None if t in not_given else run) for t, f in failed.items()]
+        rows += [
+            (t, None, _failure_to_json(f), None if t in not_given else run, run) for t, f in failed.items()
+        ]
         with self._transaction():
             self._conn.executemany(
-                "INSERT OR REPLACE INTO done (target, item, failure, given) VALUES (?, ?, ?, ?)", rows
+                "INSERT OR REPLACE INTO done (target, item, failure, given, seen) VALUES (?, ?, ?, ?, ?)",
+                rows,
             )
             self._conn.execute(
                 "INSERT INTO chunks (tag, targets, cost_usd, calls, finished_at) VALUES (?, ?, ?, ?, ?)",
@@ -143,6 +196,53 @@ class Checkpoint:
         self.close()
 
 
+def check_new(path: str | Path) -> None:
+    """What making a checkpoint at ``path`` would run into, found by making an empty file there
+    and removing it (``--dry-run``: the real run would make it)."""
+    path = Path(path)
+    _check_place(path)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise ConfigurationError(f"checkpoint {str(path)!r} cannot be made: {exc.strerror or exc}") from None
+    os.remove(path)
+
+
+def _tables(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def _check_place(path: Path) -> None:
+    """Say plainly what SQLite would only call "unable to open database file"."""
+    if path.is_dir():
+        raise ConfigurationError(f"checkpoint {str(path)!r} is a directory: give a file name")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ConfigurationError(
+            f"checkpoint {str(path)!r}: directory {str(parent)!r} does not exist (create it first)"
+        )
+
+
+@contextmanager
+def _as_configuration_error(path: Path) -> Iterator[None]:
+    """SQLite's and the file system's errors as one line that names the file."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        name = getattr(exc, "sqlite_errorname", "")
+        if name in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+            raise ConfigurationError(
+                f"checkpoint {str(path)!r} is in use by another run: wait for it to end, or give another file"
+            ) from None
+        denied = not os.access(path.parent, os.W_OK | os.X_OK) or (
+            path.exists() and not os.access(path, os.R_OK | os.W_OK)
+        )
+        reason = "permission denied" if name == "SQLITE_CANTOPEN" and denied else str(exc)
+        raise ConfigurationError(f"checkpoint {str(path)!r} is not a usable SQLite file ({reason})") from None
+    except OSError as exc:
+        raise ConfigurationError(f"checkpoint {str(path)!r}: {exc.strerror or exc}") from None
+
+
 class _Commit:
     """``with``: commit on success, roll back on error (the connection runs in autocommit mode)."""
 
@@ -154,6 +254,12 @@ class _Commit:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+def _wrong_address(failure: TargetFailure) -> bool:
+    """A failure that said the request itself was wrong (HTTP 404, 40400, 40402), which earlier
+    versions stored as the targets' own: a rerun with the right address must send them."""
+    return failure.http_status == 404 or failure.code in (40400, 40402)
 
 
 def _failure_to_json(failure: TargetFailure) -> str:

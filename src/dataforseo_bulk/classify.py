@@ -35,11 +35,16 @@ TRANSIENT_CODES = frozenset(
     {40101, 40103, 40202, 40209, 50000, 50001, 50301, 50302, 50303, 50304, 50401, 50402}
 )
 PERMANENT_CODES = frozenset(
-    {40000, 40001, 40002, 40003, 40004, 40006, 40102, 40400, 40401, 40402, 40403, 40404}
+    {40000, 40001, 40002, 40003, 40004, 40006, 40102, 40401, 40403, 40404}
     | set(range(40405, 40409))
     | {40501, 40502, 40503, 40504, 40505, 40506, 50100}
 )
-FATAL_CODES = frozenset({40100, 40104, 40200, 40201, 40203, 40204, 40205, 40206, 40207, 40210})
+# 40400 and 40402 (like HTTP 404) say the request itself is wrong (a wrong base URL or path):
+# every call would get the same answer, and it says nothing about the targets (none may be
+# recorded as failed in a checkpoint).
+FATAL_CODES = frozenset(
+    {40100, 40104, 40200, 40201, 40203, 40204, 40205, 40206, 40207, 40210} | {40400, 40402}
+)
 
 #: Every DataForSEO status code this client knows, and its class.
 CODE_CLASSES: dict[int, Kind] = {
@@ -54,7 +59,7 @@ HTTP_CLASSES: dict[int, Kind] = {
     401: Kind.FATAL,  # wrong credentials (envelope 40100)
     402: Kind.FATAL,  # billing problem
     403: Kind.FATAL,  # IP not allowed, blocked
-    404: Kind.PERMANENT,
+    404: Kind.FATAL,  # no such endpoint: a wrong base URL
     408: Kind.TRANSIENT,
     429: Kind.TRANSIENT,
     500: Kind.TRANSIENT,

@@ -56,6 +56,7 @@ class Stored(NamedTuple):
 
     answer: dict[str, Any] | TargetFailure  # the API's raw item, or the failure
     given_in_this_run: bool  # already handed out in this run under its normal form
+    read_in_this_run: bool = False  # already read in this run (in any spelling): a duplicate now
 
 
 class OutcomeStore(Protocol):
@@ -291,7 +292,10 @@ class Job(Generic[V]):
         given: list[str] = []
         repeats = 0
         spellings = self._spellings
-        for target, (answer, given_in_this_run) in found.items():
+        # Counted as a job without a store counts them: a target this run read earlier in another
+        # spelling (and forgot since) is a duplicate input, not an answer from an earlier run.
+        read_again = 0
+        for target, (answer, given_in_this_run, read_in_this_run) in found.items():
             names = spellings.get(target)
             if names is None or target in names:  # the normal form itself asked for it
                 if given_in_this_run:
@@ -304,6 +308,9 @@ class Job(Generic[V]):
                     names.remove(target)
                 else:
                     given.append(target)
+                    read_again += read_in_this_run
+            else:
+                read_again += read_in_this_run
             if isinstance(answer, TargetFailure):
                 work.failed[target] = answer
             else:
@@ -311,8 +318,8 @@ class Job(Generic[V]):
         self._store.given(given)
         tally = self._tally
         tally.targets -= repeats
-        tally.duplicate += repeats
-        tally.resumed += len(found) - repeats
+        tally.duplicate += repeats + read_again
+        tally.resumed += len(found) - repeats - read_again
         await self._emit(None, work, save=False)
         return [t for t in fresh if t not in found]
 
@@ -619,8 +626,11 @@ class Job(Generic[V]):
         entries = self._entries
         spellings = self._spellings
         if self._forget_answered:
-            for target in answers:
-                entries.pop(target, None)
+            for target, answer in answers.items():
+                if isinstance(answer, TargetFailure) and answer.kind not in _FINISHED_FAILURES:
+                    entries[target] = answer  # not in the store: kept, so a repeat is not sent again
+                else:
+                    entries.pop(target, None)
         else:
             entries.update(answers)  # C-level: every target of a chunk is in entries already
         if not spellings or spellings.keys().isdisjoint(answers):

@@ -166,22 +166,48 @@ def readonly(path: Path) -> contextlib.closing[sqlite3.Connection]:
     return contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5.0))
 
 
-def committed_chunks(checkpoint: Path) -> list[str]:
-    """The tags of the chunks a checkpoint has committed (polled while the job runs)."""
-    if not checkpoint.exists():
-        return []
-    try:
-        with readonly(checkpoint) as db:
-            return [tag for (tag,) in db.execute("SELECT tag FROM chunks WHERE tag IS NOT NULL")]
-    except sqlite3.OperationalError:  # created but no schema yet
-        return []
+@dataclass(frozen=True)
+class DryRun:
+    """What ``--dry-run`` says a run would do: the command's own account of a checkpoint."""
+
+    distinct: int
+    to_send: int
+    resumed: int
+    invalid: int
+    duplicate: int
+    ok: int
+    failed: int
 
 
-def finished_targets(checkpoint: Path) -> dict[str, int | None]:
-    """Normalized target → backlinks (None for a finished failure) as the checkpoint holds them."""
-    with readonly(checkpoint) as db:
-        rows = db.execute("SELECT target, item FROM done").fetchall()
-    return {t: (json.loads(item)["backlinks"] if item is not None else None) for t, item in rows}
+_DRY_TARGETS = re.compile(
+    r"targets +([\d,]+) distinct inputs: ([\d,]+) to send, (?:([\d,]+) answered from the checkpoint, )?"
+    r"([\d,]+) invalid, ([\d,]+) duplicate\n +rows +([\d,]+) ok, ([\d,]+) failed"
+)
+
+
+def dry_run(*args: str) -> DryRun:
+    """``dataforseo-bulk <args> --dry-run``, its counts parsed (it must succeed)."""
+    done = run_cli(*args, "--dry-run", credentials=False)
+    assert done.returncode == 0, done.stderr
+    match = _DRY_TARGETS.search(done.stdout)
+    assert match, done.stdout
+    distinct, to_send, resumed, invalid, duplicate, ok, failed = (
+        int((g or "0").replace(",", "")) for g in match.groups()
+    )
+    return DryRun(distinct, to_send, resumed, invalid, duplicate, ok, failed)
+
+
+_SUMMARY = re.compile(
+    r"targets +([\d,]+) distinct: ([\d,]+) ok, ([\d,]+) failed \(([\d,]+) invalid\), ([\d,]+) duplicate"
+)
+
+
+def summary_counts(stderr: str) -> dict[str, int]:
+    """targets, ok, failed, invalid, duplicate as a run's summary gives them."""
+    match = _SUMMARY.search(stderr)
+    assert match, stderr
+    names = ("targets", "ok", "failed", "invalid", "duplicate")
+    return dict(zip(names, (int(g.replace(",", "")) for g in match.groups()), strict=True))
 
 
 def csv_rows(text: str) -> list[dict[str, str]]:

@@ -49,7 +49,11 @@ def test_a_fatal_answer_mid_job_stops_it_and_keeps_what_was_paid_for(
     assert re.search(r"^aborted: .*40210", done.stderr, re.MULTILINE), done.stderr
     calls = emulator.calls()
     assert [c.envelope_code for c in calls] == [20000, 20000, 20000, 40210]
-    rows = csv_rows(output.read_text(encoding="utf-8"))
+    # An unfinished job does not become out.csv: its rows are in out.partial.csv, and it says so.
+    assert not output.exists()
+    partial = tmp_path / "out.partial.csv"
+    assert f"3,000 answered rows kept in {str(partial)!r}" in done.stderr
+    rows = csv_rows(partial.read_text(encoding="utf-8"))
     answered = {row["target"]: int(row["backlinks"]) for row in rows if row["backlinks"]}
     # Exactly what the emulator charged is in the output, with the right values ...
     assert answered == {t: expected_backlinks(t) for t in emulator.charged_counts()}
@@ -77,7 +81,9 @@ def test_max_cost_stops_before_a_call_that_could_pass_it(
     assert done.returncode == 2, done.stderr
     assert "aborted" in done.stderr and "max_cost" in done.stderr
     assert len(emulator.calls()) == 2
-    with_value = [row for row in csv_rows(output.read_text(encoding="utf-8")) if row["backlinks"]]
+    assert not output.exists()
+    partial = tmp_path / "out.partial.csv"
+    with_value = [row for row in csv_rows(partial.read_text(encoding="utf-8")) if row["backlinks"]]
     assert len(with_value) == 2000
     assert "cost      $0.1000" in done.stderr
 
@@ -106,6 +112,7 @@ def test_dry_run_counts_and_estimates_without_a_call_or_credentials(
     out = done.stdout
     # 2,505 distinct strings: 2,500 to send, 3 invalid, 2 other spellings; plus 2 exact repeats.
     assert "2,505 distinct inputs: 2,500 to send, 3 invalid, 4 duplicate" in out
+    assert "rows      2,502 ok, 3 failed if every call succeeds" in out
     assert "calls     3 of at most 1000 targets" in out
     assert f"${estimate_cost(2500):.4f} estimated" in out and "$0.1350" in out
     assert "at least 12.0 s at 10/60s" in out  # 3 calls, one every 6 s

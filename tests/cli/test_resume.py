@@ -3,7 +3,8 @@
 Each run is the real command in its own process against the emulator in another, so a
 SIGKILL really loses the process with whatever it had in memory and in flight. The rerun must
 end as an uninterrupted run does, and the emulator's ledger must show that nothing was paid for
-twice except the calls that were in flight at the kill.
+twice except the calls that were in flight at the kill. What the checkpoint holds is read the
+way a user reads it: through ``--dry-run`` (never from its tables).
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ import pytest
 from dataforseo_bulk.targets import normalize_target
 
 from .conftest import (
+    DryRun,
     Emulator,
     Emulators,
-    committed_chunks,
     csv_rows,
-    finished_targets,
+    dry_run,
     run_cli,
     sorted_lines,
     start_cli,
@@ -44,8 +45,8 @@ LATENCY_MS = "50"
 def job_lines() -> list[str]:
     """6,000 distinct targets (60 chunks of 100), with repeats, other spellings and invalid ones."""
     lines = ["# a job to kill", ""]
-    for i in range(TARGETS):
-        lines.append(f"https://site{i}.example.com/p/{i}" if i % 5 == 0 else f"site{i}.example.org")
+    for i, target in enumerate(job_targets()):
+        lines.append(target)
         if i % 250 == 7:
             lines += [f"SITE{i}.Example.ORG", f"site{i}.example.org", "not a target", ""]
     return lines
@@ -97,13 +98,17 @@ def reference(tmp_path_factory: pytest.TempPathFactory) -> Reference:
     return Reference(input_path, done.returncode, sorted_lines(output), len(calls))
 
 
-def wait_for_chunks(process: subprocess.Popen[bytes], checkpoint: Path, at_least: int) -> None:
+def wait_for_rows(process: subprocess.Popen[bytes], output: Path, at_least: int) -> None:
+    """Until the running job has written ``at_least`` rows to its temporary output (beside
+    ``output``): a chunk's rows are written after its answers are committed to the checkpoint."""
     deadline = time.monotonic() + 60
-    while len(committed_chunks(checkpoint)) < at_least:
+    while True:
         assert process.poll() is None, f"the job ended (exit {process.returncode}) before the signal"
         assert time.monotonic() < deadline, "the job made no progress"
+        temporary = list(output.parent.glob(f".{output.name}.*.tmp"))
+        if temporary and temporary[0].read_bytes().count(b"\n") > at_least:  # + the header
+            return
         time.sleep(0.01)
-    assert process.poll() is None, "the job ended before the signal"
 
 
 def resumed_count(stderr: str) -> int:
@@ -112,29 +117,32 @@ def resumed_count(stderr: str) -> int:
     return int(match.group(1).replace(",", ""))
 
 
-def assert_paid_once_except_in_flight(
-    emulator: Emulator, first_run_last_seq: int, committed_tags: set[str]
-) -> None:
-    """Every target is charged once, except targets of first-run calls whose answer was never
-    committed (in flight at the stop): those are charged exactly twice. At most CONCURRENCY such
-    calls exist."""
-    by_target: dict[str, list[tuple[int, str | None]]] = defaultdict(list)
-    for seq, tag, target in emulator.charges():
-        by_target[target].append((seq, tag))
-    lost_calls = {
-        (seq, tag)
-        for charges in by_target.values()
-        for seq, tag in charges
-        if seq <= first_run_last_seq and tag not in committed_tags
-    }
-    assert len(lost_calls) <= CONCURRENCY, lost_calls
-    for target, charges in by_target.items():
-        if len(charges) == 1:
-            continue
-        first, second = sorted(charges)
-        assert len(charges) == 2, (target, charges)
-        assert first in lost_calls, (target, charges, "a committed answer was paid for again")
-        assert second[0] > first_run_last_seq, (target, charges, "paid twice within one run")
+def checkpoint_state(reference: Reference, checkpoint: Path) -> DryRun:
+    state = dry_run(
+        "backlinks", str(reference.input_path), "--checkpoint", str(checkpoint), "--chunk-size", "100"
+    )
+    assert state.resumed + state.to_send == TARGETS
+    return state
+
+
+def assert_paid_once_except_in_flight(emulator: Emulator, first_run_last_seq: int, left: DryRun) -> None:
+    """The rerun buys exactly what the checkpoint did not hold (so nothing committed is bought
+    again); a target is bought twice only if the first run's call for it was in flight at the
+    stop: at most CONCURRENCY calls of CHUNK_SIZE targets."""
+    first: dict[str, int] = defaultdict(int)
+    rerun: dict[str, int] = defaultdict(int)
+    for seq, _tag, target in emulator.charges():
+        (first if seq <= first_run_last_seq else rerun)[target] += 1
+    assert set(first.values()) | set(rerun.values()) <= {1}, "a target bought twice within one run"
+    assert len(rerun) == left.to_send
+    assert set(first) | set(rerun) == {str(normalize_target(t)) for t in job_targets()}
+    assert len(set(first) & set(rerun)) <= CONCURRENCY * CHUNK_SIZE
+
+
+def job_targets() -> list[str]:
+    return [
+        f"https://site{i}.example.com/p/{i}" if i % 5 == 0 else f"site{i}.example.org" for i in range(TARGETS)
+    ]
 
 
 @pytest.mark.parametrize("kill_after_chunks", [1, 20, 40])
@@ -150,30 +158,26 @@ def test_kill_9_then_resume_pays_only_for_the_calls_in_flight(
 
     first = start_cli(*args, "--quiet", stderr=tmp_path / "first.err")
     try:
-        wait_for_chunks(first, checkpoint, kill_after_chunks)
+        wait_for_rows(first, output, kill_after_chunks * CHUNK_SIZE)
         os.kill(first.pid, signal.SIGKILL)
     finally:
         first.kill()  # no-op if it is gone; never leaves it running
         first.wait(timeout=10)
     assert first.returncode == -signal.SIGKILL
-    committed = committed_chunks(checkpoint)
-    assert kill_after_chunks <= len(committed) < reference.calls, "killed too late: nothing to resume"
-    finished_at_kill = len(finished_targets(checkpoint))
+    assert not output.exists()  # a killed run never leaves a half-written out.csv
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.csv.")] != []  # its temporary file
     first_run_last_seq = emulator.settle()  # what was in flight at the kill has now been answered
+    left = checkpoint_state(reference, checkpoint)
+    assert kill_after_chunks * CHUNK_SIZE <= left.resumed < TARGETS, "killed too late: nothing to resume"
 
     rerun = run_cli(*args)
     assert rerun.returncode == reference.exit_code, rerun.stderr
     assert sorted_lines(output) == reference.rows
-    assert_paid_once_except_in_flight(emulator, first_run_last_seq, set(committed_chunks(checkpoint)))
-    assert resumed_count(rerun.stderr) == finished_at_kill
-    # And the two runs together paid for every distinct target.
-    assert len(emulator.charged_counts()) == len(finished_targets(checkpoint)) == TARGETS
+    assert resumed_count(rerun.stderr) == left.resumed
+    assert_paid_once_except_in_flight(emulator, first_run_last_seq, left)
+    assert checkpoint_state(reference, checkpoint).to_send == 0
 
 
-# Known bug, reported: cli._terminate_as_interrupt raises KeyboardInterrupt from the SIGTERM
-# handler inside whichever task is running, so about one run in three ends with an exception
-# group (tracebacks, sometimes exit 1). Remove the mark once SIGTERM goes through asyncio's own
-# SIGINT handling (cancel the main task) as Ctrl-C does.
 @pytest.mark.parametrize(
     "stop",
     [pytest.param(signal.SIGINT, id="SIGINT"), pytest.param(signal.SIGTERM, id="SIGTERM")],
@@ -186,11 +190,12 @@ def test_interrupt_keeps_what_finished_and_a_rerun_completes(
 ) -> None:
     emulator = start_emulator("--latency-ms", LATENCY_MS)
     output, checkpoint = tmp_path / "out.csv", tmp_path / "job.sqlite"
+    output.write_text("an older output\n", encoding="utf-8")
     args = job_args(reference.input_path, output, checkpoint, emulator.url)
 
     first = start_cli(*args, stderr=tmp_path / "first.err")
     try:
-        wait_for_chunks(first, checkpoint, 12)
+        wait_for_rows(first, output, 12 * CHUNK_SIZE)
         first.send_signal(stop)
         first.wait(timeout=20)
     finally:
@@ -199,19 +204,24 @@ def test_interrupt_keeps_what_finished_and_a_rerun_completes(
     stderr = (tmp_path / "first.err").read_text(encoding="utf-8")
     assert first.returncode == 2, stderr
     assert "dataforseo-bulk: interrupted; finished chunks are kept" in stderr
-    # What finished is in the checkpoint, and every value the first run wrote is one of those.
-    finished = finished_targets(checkpoint)
-    assert 12 * CHUNK_SIZE <= len(finished) < TARGETS
-    written = {
-        r["target"]: int(r["backlinks"]) for r in csv_rows(output.read_text("utf-8")) if r["backlinks"]
-    }
-    assert written, "the interrupted run wrote no rows"
-    assert all(finished[str(normalize_target(target))] == value for target, value in written.items())
+    assert "Traceback" not in stderr, stderr
+    # out.csv is as it was; the rows of the interrupted run are beside it, each one right.
+    assert output.read_text(encoding="utf-8") == "an older output\n"
+    partial = tmp_path / "out.partial.csv"
+    assert f"kept in {str(partial)!r}" in stderr
+    expected = {r["target"]: r for r in csv_rows("\n".join(reference.rows))}
+    written = csv_rows(partial.read_text("utf-8"))
+    answered = [r for r in written if r["error_kind"] not in ("aborted", "invalid")]
+    assert answered, "the interrupted run kept no row"
+    assert all(r == expected[r["target"]] for r in answered)
     first_run_last_seq = emulator.settle()
+    left = checkpoint_state(reference, checkpoint)
+    # Every row the run kept is in the checkpoint too: the rerun does not buy it again.
+    assert 11 * CHUNK_SIZE <= len({str(normalize_target(r["target"])) for r in answered}) <= left.resumed
+    assert left.resumed < TARGETS
 
     rerun = run_cli(*args)
     assert rerun.returncode == reference.exit_code, rerun.stderr
     assert sorted_lines(output) == reference.rows
-    assert_paid_once_except_in_flight(emulator, first_run_last_seq, set(committed_chunks(checkpoint)))
-    assert resumed_count(rerun.stderr) == len(finished)
-    assert "Traceback" not in stderr, stderr
+    assert resumed_count(rerun.stderr) == left.resumed
+    assert_paid_once_except_in_flight(emulator, first_run_last_seq, left)

@@ -8,14 +8,15 @@ wrong (bad option, missing credentials, unreadable input).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -30,7 +31,6 @@ from .._constants import (
     MAX_CHUNK_SIZE,
     SANDBOX_URL,
 )
-from ..chunks import cut_chunk
 from ..client import BulkClient
 from ..endpoints import (
     BULK_BACKLINKS,
@@ -44,13 +44,17 @@ from ..endpoints import (
     as_row,
 )
 from ..engine import ChunkOutcome
-from ..errors import ConfigurationError, JobAborted
+from ..errors import ConfigurationError, FatalAnswer, JobAborted
 from ..params import DEFAULT_RANK_SCALE, check_date_from, check_rank_scale
 from ..result import JobStats
 from ..targets import InvalidTarget, normalize_target
-from .inputs import count_targets, open_input, read_targets
+from .inputs import Undecodable, count_targets, open_input, read_targets
 from .outputs import Writer, open_output
+from .plan import plan
 from .progress import ProgressDisplay
+
+if TYPE_CHECKING:
+    from ..checkpoint import Checkpoint
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_ABORTED = 0, 1, 2
 
@@ -250,8 +254,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigurationError as exc:
         print(f"dataforseo-bulk: {exc}", file=sys.stderr)
         return EXIT_ABORTED
+    except OSError as exc:  # a file that failed mid-job (disk full, a closed pipe): one line
+        name = f" {exc.filename!r}" if exc.filename else ""
+        print(f"dataforseo-bulk: cannot go on{name}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ABORTED
     except KeyboardInterrupt:
         print("dataforseo-bulk: interrupted; finished chunks are kept", file=sys.stderr)
+        return EXIT_ABORTED
+    except Exception as exc:
+        if type(exc).__module__ != "sqlite3":  # sqlite3 is imported only with a checkpoint
+            raise
+        # The checkpoint failed mid-job (disk full, the file removed): what was committed is kept.
+        checkpoint = getattr(args, "checkpoint", None)
+        print(f"dataforseo-bulk: checkpoint {checkpoint!r} failed: {exc}", file=sys.stderr)
         return EXIT_ABORTED
 
 
@@ -274,20 +289,50 @@ async def _run_job_command(args: argparse.Namespace) -> int:
     job: JobCommand = args.job
     client = _client(args)  # validates every knob and the credentials before any reading or call
     params = job.endpoint.check_params(job.params(args))
+    _check_files(args)
     total = None if args.quiet else count_targets(args.input, args.column)
+    # The input is opened first: the output is not even begun if the input cannot be read. The
+    # output's rows reach its file only when the job has finished (see outputs.Output).
     with (
         open_input(args.input) as handle,
-        open_output(args.output, args.format, columns=job.endpoint.columns) as writer,
+        open_output(args.output, args.format, columns=job.endpoint.columns) as output,
     ):
-        return await run_job(
+        undecodable = Undecodable(output.write)
+        code = await run_job(
             client,
             job.endpoint,
-            read_targets(handle, args.column),
-            writer,
+            read_targets(handle, args.column, undecodable),
+            output,
             params=params,
             checkpoint=args.checkpoint,
             display=None if args.quiet else ProgressDisplay(total),
+            undecodable=undecodable,
         )
+        if code != EXIT_ABORTED:
+            output.complete()
+        return code
+
+
+def _check_files(args: argparse.Namespace) -> None:
+    """A usage error before anything is opened: ``-o`` naming the input or the checkpoint (the
+    same file under any name), or the checkpoint naming the input. A job would destroy it."""
+    output = None if args.output in (None, "-") else args.output
+    source = None if args.input == "-" else args.input
+    for one, other, what in (
+        (output, source, "the input"),
+        (output, args.checkpoint, "the checkpoint"),
+        (args.checkpoint, source, "the input"),
+    ):
+        if one is not None and other is not None and _same_file(one, other):
+            option = "-o" if one is output else "--checkpoint"
+            raise ConfigurationError(f"{option} {one!r} is {what} ({other!r}): give another file name")
+
+
+def _same_file(one: str, other: str) -> bool:
+    try:
+        return os.path.samefile(one, other)
+    except OSError:  # one of them does not exist (yet): the same path is the same file
+        return os.path.realpath(one) == os.path.realpath(other)
 
 
 async def run_job(
@@ -300,6 +345,7 @@ async def run_job(
     checkpoint: str | None = None,
     display: ProgressDisplay | None = None,
     check: Callable[[ChunkOutcome[Any]], None] | None = None,
+    undecodable: Undecodable | None = None,
 ) -> int:
     """The path every job command shares: stream outcomes to the writer, then a summary."""
     stats: JobStats | None = None
@@ -323,8 +369,14 @@ async def run_job(
                     finally:
                         stats = outcomes.stats()
             except JobAborted as exc:
-                headline, code = f"aborted: {exc}", EXIT_ABORTED
+                headline, code = f"aborted: {exc}{_wrong_address(exc, client, endpoint)}", EXIT_ABORTED
     assert stats is not None
+    if undecodable is not None:
+        stats = undecodable.added_to(stats)
+    if code == EXIT_OK and not stats.targets:
+        headline = "no targets in the input"
+        if display is None:
+            print(f"dataforseo-bulk: {headline}", file=sys.stderr)
     if code == EXIT_OK and stats.failed:
         headline, code = f"done, {stats.failed:,} targets failed (see the error columns)", EXIT_SOME_FAILED
     if display is not None:
@@ -332,6 +384,16 @@ async def run_job(
     elif code == EXIT_ABORTED:
         print(f"dataforseo-bulk: {headline}", file=sys.stderr)
     return code
+
+
+def _wrong_address(exc: JobAborted, client: BulkClient, endpoint: Endpoint[Any]) -> str:
+    """For an answer that says the address is wrong (HTTP 404, 40400, 40402): the address."""
+    if not isinstance(exc, FatalAnswer):
+        return ""
+    error = exc.error
+    if error.http_status != 404 and error.status_code not in (40400, 40402):
+        return ""
+    return f"; no such API endpoint at {client.base_url + endpoint.path}: check --base-url"
 
 
 class _terminate_as_interrupt:
@@ -356,35 +418,42 @@ class _terminate_as_interrupt:
 
 
 def _dry_run(args: argparse.Namespace) -> int:
-    """No network: what the job would send, cost and take at the configured rate."""
-    seen: set[str] = set()
-    sent: dict[str, None] = {}  # in input order: chunks are cut the way the job would cut them
-    valid = invalid = duplicate = 0
-    with open_input(args.input) as handle:
-        for raw in read_targets(handle, args.column):
-            if raw in seen:
-                duplicate += 1
-                continue
-            seen.add(raw)
-            target = normalize_target(raw)
-            if isinstance(target, InvalidTarget):
-                invalid += 1
-            elif target in sent:
-                duplicate += 1
-            else:
-                sent[target] = None
-                valid += 1
+    """No network: what the job would send, cost and take at the configured rate.
+
+    It checks what the real run checks before its first call (the files, the output's place,
+    the checkpoint's job) and, with a checkpoint, counts only what is left to send.
+    """
     endpoint: Endpoint[Any] = args.job.endpoint
+    params = endpoint.check_params(args.job.params(args))
+    _check_files(args)
+    with open_input(args.input) as handle, _checkpoint_to_read(args, endpoint, params) as store:
+        if args.output not in (None, "-"):
+            with open_output(args.output, args.format, columns=endpoint.columns):
+                pass  # made and thrown away: the output's place can be written
+        undecodable = Undecodable()
+        counts = plan(read_targets(handle, args.column, undecodable), store)
+    stats = undecodable.added_to(
+        JobStats(
+            targets=counts.targets,
+            ok=counts.ok,
+            failed=counts.failed,
+            duplicate=counts.duplicate,
+            invalid=counts.invalid,
+        )
+    )
+    sending = len(counts.to_send)
     chunk = min(args.chunk_size, endpoint.max_targets)
-    calls = _calls_needed(list(sent), chunk, endpoint)
+    calls = counts.calls(chunk, endpoint)
     limit, period = args.rate
     shortest = max(0, calls - 1) * period / limit
+    resumed = f"{counts.resumed:,} answered from the checkpoint, " if args.checkpoint else ""
     print(
         f"dry run (no calls made):\n"
-        f"  targets   {len(seen):,} distinct inputs: {valid:,} to send, {invalid:,} invalid, "
-        f"{duplicate:,} duplicate\n"
+        f"  targets   {stats.targets:,} distinct inputs: {sending:,} to send, {resumed}"
+        f"{stats.invalid:,} invalid, {stats.duplicate:,} duplicate\n"
+        f"  rows      {stats.ok:,} ok, {stats.failed:,} failed if every call succeeds\n"
         f"  calls     {calls:,} of at most {chunk} targets\n"
-        f"  cost      ${calls * COST_PER_CALL_USD + valid * COST_PER_TARGET_USD:.4f} estimated "
+        f"  cost      ${calls * COST_PER_CALL_USD + sending * COST_PER_TARGET_USD:.4f} estimated "
         "(without retries)\n"
         f"  time      at least {shortest:.1f} s at {limit}/{period:g}s (more if latency binds at "
         f"{args.concurrency} in flight)"
@@ -392,14 +461,22 @@ def _dry_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _calls_needed(targets: list[str], size: int, endpoint: Endpoint[Any]) -> int:
-    """How many calls the job would make: chunks cut as the engine cuts them (root domains too)."""
-    calls = 0
-    while targets:
-        cut = cut_chunk(targets, size, endpoint.root_domain, endpoint.max_root_domains, final=True)
-        targets = targets[cut:]
-        calls += 1
-    return calls
+@contextlib.contextmanager
+def _checkpoint_to_read(
+    args: argparse.Namespace, endpoint: Endpoint[Any], params: dict[str, Any]
+) -> Iterator[Checkpoint | None]:
+    """The checkpoint, opened read-only as the real run would open it; None if it is not made yet."""
+    if args.checkpoint is None:
+        yield None
+        return
+    from ..checkpoint import Checkpoint, check_new
+
+    if not os.path.exists(args.checkpoint):
+        check_new(args.checkpoint)
+        yield None
+        return
+    with Checkpoint(args.checkpoint, endpoint=endpoint.name, params=params, readonly=True) as store:
+        yield store
 
 
 # --- demo ----------------------------------------------------------------------------
@@ -454,6 +531,8 @@ async def _demo(args: argparse.Namespace) -> int:
                 display=None if args.quiet else ProgressDisplay(len(targets)),
                 check=check,
             )
+            if code != EXIT_ABORTED:
+                writer.complete()
     print(f"results: {Path(output)}", file=sys.stderr)
     if wrong:
         print(

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 import secrets
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
+from ._sqlite import open_store, select_in, transaction
 from .chunks import ChunkRef
 from .engine import Stored
 from .errors import ConfigurationError
@@ -49,25 +49,9 @@ class Checkpoint:
         self.path = Path(path)
         #: This run's mark on the answers it hands out, to tell a repeat from a resumed answer.
         self.run = secrets.token_hex(8)
-        self._conn = sqlite3.connect(self.path, isolation_level=None)
+        self._conn = open_store(self.path, what="checkpoint", schema=_SCHEMA, marker_table="done")
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode survives a killed process (not a power cut) and costs no fsync per commit.
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            query = "SELECT name FROM sqlite_master WHERE type='table'"
-            tables = {row[0] for row in self._conn.execute(query)}
-            if tables and "done" not in tables:
-                raise ConfigurationError(
-                    f"{str(self.path)!r} is an SQLite file of something else (tables {sorted(tables)}), "
-                    "not a dataforseo-bulk checkpoint: give a new file name"
-                )
-            self._conn.executescript(_SCHEMA)
             self._check_fingerprint(endpoint, params)
-        except sqlite3.DatabaseError as exc:
-            self._conn.close()
-            raise ConfigurationError(
-                f"checkpoint {str(self.path)!r} is not a usable SQLite file ({exc})"
-            ) from None
         except BaseException:
             self._conn.close()
             raise
@@ -89,13 +73,10 @@ class Checkpoint:
     def lookup(self, targets: list[str]) -> dict[str, Stored]:
         found: dict[str, Stored] = {}
         run = self.run
-        for start in range(0, len(targets), 900):  # under SQLite's bound-variable limit
-            part = targets[start : start + 900]
-            marks = ",".join("?" * len(part))
-            query = f"SELECT target, item, failure, given FROM done WHERE target IN ({marks})"
-            for target, item, failure, given in self._conn.execute(query, part):
-                answer = json.loads(item) if item is not None else _failure_from_json(failure)
-                found[target] = Stored(answer, given == run)
+        query = "SELECT target, item, failure, given FROM done WHERE target IN ({marks})"
+        for target, item, failure, given in select_in(self._conn, query, targets):
+            answer = json.loads(item) if item is not None else _failure_from_json(failure)
+            found[target] = Stored(answer, given == run)
         return found
 
     def save(
@@ -114,7 +95,7 @@ class Checkpoint:
             for t, item in items.items()
         ]
         rows += [(t, None, _failure_to_json(f), None if t in not_given else run) for t, f in failed.items()]
-        with self._transaction():
+        with transaction(self._conn):
             self._conn.executemany(
                 "INSERT OR REPLACE INTO done (target, item, failure, given) VALUES (?, ?, ?, ?)", rows
             )
@@ -125,35 +106,18 @@ class Checkpoint:
 
     def given(self, targets: list[str]) -> None:
         if targets:
-            with self._transaction():
+            with transaction(self._conn):
                 update = "UPDATE done SET given = ? WHERE target = ?"
                 self._conn.executemany(update, [(self.run, t) for t in targets])
 
     def close(self) -> None:
         self._conn.close()
 
-    def _transaction(self) -> _Commit:
-        self._conn.execute("BEGIN")
-        return _Commit(self._conn)
-
     def __enter__(self) -> Checkpoint:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _Commit:
-    """``with``: commit on success, roll back on error (the connection runs in autocommit mode)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
 def _failure_to_json(failure: TargetFailure) -> str:

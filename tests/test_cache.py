@@ -18,7 +18,7 @@ import respx
 
 from conftest import BASE_URL, LOGIN, PASSWORD, FakeAPI, backlinks_of, mockable_transport, ok
 from dataforseo_bulk import BulkClient, ConfigurationError, FailureKind
-from dataforseo_bulk.cache import check_max_age, parse_age, saved_by, scope_of
+from dataforseo_bulk.cache import check_max_age, describe_age, parse_age, saved_by, scope_of
 from dataforseo_bulk.cache_sqlite import SQLiteCache
 from dataforseo_bulk.checkpoint import Checkpoint
 
@@ -47,6 +47,15 @@ class FakeTime:
     ],
 )
 def test_parse_age_reads_each_unit(text: str, seconds: float) -> None:
+    assert parse_age(text) == dt.timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(604_800, "7d"), (43_200, "12h"), (5_400, "90m"), (45, "45s"), (0, "0"), (1.5, "1.5s")],
+)
+def test_describe_age_reads_back(seconds: float, text: str) -> None:
+    assert describe_age(dt.timedelta(seconds=seconds)) == text
     assert parse_age(text) == dt.timedelta(seconds=seconds)
 
 

@@ -41,13 +41,7 @@ def open_store(
     this one belongs to something else and is refused untouched. ``setup`` runs before the
     tables are first created (pragmas that only a new file takes, such as ``auto_vacuum``).
     """
-    if not path.parent.is_dir():
-        raise ConfigurationError(
-            f"{what} {str(path)!r}: the directory {str(path.parent)!r} does not exist; create it "
-            "or give a path in an existing directory"
-        )
-    if path.is_dir():
-        raise ConfigurationError(f"{what} {str(path)!r} is a directory: give a file name inside it")
+    check_path(path, what=what)
     conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT, isolation_level=None)
     try:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -69,6 +63,17 @@ def open_store(
         conn.close()
         raise
     return conn
+
+
+def check_path(path: Path, *, what: str) -> None:
+    """Refuse a path whose directory is missing, or that is a directory."""
+    if not path.parent.is_dir():
+        raise ConfigurationError(
+            f"{what} {str(path)!r}: the directory {str(path.parent)!r} does not exist; create it "
+            "or give a path in an existing directory"
+        )
+    if path.is_dir():
+        raise ConfigurationError(f"{what} {str(path)!r} is a directory: give a file name inside it")
 
 
 @contextmanager

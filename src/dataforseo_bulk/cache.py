@@ -104,6 +104,15 @@ def parse_age(text: str) -> dt.timedelta:
     return dt.timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
+def describe_age(age: dt.timedelta) -> str:
+    """``age`` as :func:`parse_age` reads it, in the largest unit that divides it: ``7d``, ``90m``."""
+    seconds = age.total_seconds()
+    for unit, size in _UNIT_SECONDS.items():
+        if seconds % size == 0:
+            return f"{seconds / size:g}{unit}" if seconds else "0"
+    return f"{seconds:g}s"
+
+
 def open_cache(
     cache: str | Path | ResultCache, *, now: Callable[[], float] | None = None
 ) -> tuple[ResultCache, bool]:

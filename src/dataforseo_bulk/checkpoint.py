@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._sqlite import open_store, select_in, transaction
+from ._sqlite import encode_item, open_store, select_in, transaction
 from .chunks import ChunkRef
 from .engine import Stored
 from .errors import ConfigurationError
@@ -91,8 +91,7 @@ class Checkpoint:
     ) -> None:
         run = self.run
         rows: list[tuple[str, str | None, str | None, str | None]] = [
-            (t, json.dumps(item, separators=(",", ":")), None, None if t in not_given else run)
-            for t, item in items.items()
+            (t, encode_item(item), None, None if t in not_given else run) for t, item in items.items()
         ]
         rows += [(t, None, _failure_to_json(f), None if t in not_given else run) for t, f in failed.items()]
         with transaction(self._conn):

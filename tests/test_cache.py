@@ -293,3 +293,26 @@ async def test_a_store_object_given_by_the_caller_is_left_open(
             await client.bulk_backlinks(["a.com"])
         assert cache.stats().entries == 1  # still open: the client did not close it
     assert api.sent_targets == ["a.com"]
+
+
+async def test_a_cache_that_cannot_store_logs_a_warning_and_the_job_still_answers(
+    tmp_path: Path,
+    api: FakeAPI,
+    mocked: respx.MockRouter,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr("dataforseo_bulk._sqlite.SQLITE_BUSY_TIMEOUT", 0.05)
+    path = tmp_path / "c.sqlite"
+    with SQLiteCache(path) as cache:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process holds the write lock for too long
+        try:
+            async with _client(cache) as client:
+                result = await client.bulk_backlinks(["a.com", "b.com"])
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert cache.stats().entries == 0
+    assert dict(result) == {"a.com": backlinks_of("a.com"), "b.com": backlinks_of("b.com")}
+    assert "could not store 2 answers in the cache" in caplog.text and "database is locked" in caplog.text

@@ -208,3 +208,20 @@ async def test_a_checkpoint_keeps_what_the_cache_answered(
     assert (resumed.stats.cached, resumed.stats.resumed, resumed.stats.calls) == (0, 800, 0)
     assert dict(resumed) == dict(first)
     assert bought(ledger) == dict.fromkeys(domains(0, 800), 1)
+
+
+async def test_rich_items_come_back_from_the_cache_as_they_were_bought(
+    ledger: Ledger, cache: SQLiteCache
+) -> None:
+    pages = [f"https://site{i % 40}.example.com/page/{i}" for i in range(150)]
+    async with serve(EmulatorConfig(), ledger=ledger) as url, client(url, cache=cache, max_age=DAY) as bulk:
+        bought_now = await bulk.bulk_pages_summary(pages, include_subdomains=False)
+        from_cache = await bulk.bulk_pages_summary(pages, include_subdomains=False)
+        other_params = await bulk.bulk_pages_summary(pages[:10])  # include_subdomains=True: its own scope
+    assert from_cache.stats.cached == 150 and from_cache.stats.calls == 0
+    assert dict(from_cache) == dict(bought_now)  # the same models, field by field
+    assert other_params.stats.cached == 0
+    assert bought(ledger, "bulk_pages_summary") == {
+        **dict.fromkeys(pages, 1),
+        **dict.fromkeys(pages[:10], 2),
+    }

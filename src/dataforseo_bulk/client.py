@@ -138,7 +138,8 @@ def _is_positive(value: object) -> TypeGuard[float]:
 
 def _check_cache_knobs(cache: object, max_age: object) -> tuple[str | Path | ResultCache | None, float]:
     """``cache=`` and ``max_age=`` checked together: one without the other is a mistake."""
-    if check_cache(cache) is None:
+    checked = check_cache(cache)
+    if checked is None:
         if max_age is not None:
             raise ConfigurationError(
                 f"max_age={max_age!r} without cache=: give cache='results.sqlite' too, or drop max_age"
@@ -149,7 +150,7 @@ def _check_cache_knobs(cache: object, max_age: object) -> tuple[str | Path | Res
             "cache= needs max_age=: how old a cached answer may be to answer a target, e.g. "
             "max_age=timedelta(days=7) or max_age=3600 (seconds); 0 buys every answer again"
         )
-    return check_cache(cache), check_max_age(max_age)
+    return checked, check_max_age(max_age)
 
 
 def _check_base_url(base_url: str) -> str:

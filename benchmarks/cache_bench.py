@@ -24,7 +24,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -32,7 +34,7 @@ BEGIN = "<!-- cache_bench: begin (benchmarks/cache_bench.py writes this section)
 END = "<!-- cache_bench: end -->"
 
 
-def targets(n: int) -> object:
+def targets(n: int) -> Iterator[str]:
     return (f"site{i}.example.com" for i in range(n))
 
 
@@ -71,12 +73,12 @@ def child(mode: str, n: int, cache: str) -> None:
         ) as client:
             started = time.perf_counter()
             if mode == "stream":
-                async with client.stream(targets(n)) as outcomes:  # type: ignore[arg-type]
+                async with client.stream(targets(n)) as outcomes:
                     async for outcome in outcomes:
                         answered += len(outcome.values)
                     stats = outcomes.stats()
             else:
-                result = await client.bulk_backlinks(list(targets(n)))  # type: ignore[call-overload]
+                result = await client.bulk_backlinks(list(targets(n)))
                 answered, stats = len(result), result.stats
             wall = time.perf_counter() - started
         assert answered == n == stats.cached and stats.calls == 0, (answered, stats)
@@ -93,7 +95,7 @@ def child(mode: str, n: int, cache: str) -> None:
     print(json.dumps(out))
 
 
-def report(rows: list[dict[str, float]], fill_s: float, n_fill: int, command: str) -> str:
+def report(rows: list[dict[str, Any]], fill_s: float, n_fill: int, command: str) -> str:
     lines = [
         BEGIN,
         "## Results cache: a job fully answered from the cache",

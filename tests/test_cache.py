@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sqlite3
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -316,3 +317,39 @@ async def test_a_cache_that_cannot_store_logs_a_warning_and_the_job_still_answer
         assert cache.stats().entries == 0
     assert dict(result) == {"a.com": backlinks_of("a.com"), "b.com": backlinks_of("b.com")}
     assert "could not store 2 answers in the cache" in caplog.text and "database is locked" in caplog.text
+
+
+class CountingStore:
+    """A ResultCache of one's own (the interface a Redis store will implement): a dict, counting
+    its round trips."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], dict[str, object]] = {}
+        self.lookups: list[int] = []
+        self.puts: list[int] = []
+
+    def fresh(self, scope: str, targets: Sequence[str], max_age: float) -> dict[str, dict[str, object]]:
+        self.lookups.append(len(targets))
+        return {t: self.items[scope, t] for t in targets if (scope, t) in self.items}
+
+    def put(self, scope: str, items: Mapping[str, dict[str, object]]) -> None:
+        self.puts.append(len(items))
+        self.items.update({(scope, t): item for t, item in items.items()})
+
+    def close(self) -> None:
+        raise AssertionError("a store the caller gave is the caller's to close")
+
+
+async def test_one_lookup_per_chunk_of_input_and_one_put_per_chunk_bought(
+    api: FakeAPI, mocked: respx.MockRouter
+) -> None:
+    store = CountingStore()
+    targets = [f"site{i}.com" for i in range(4_500)]
+    async with _client(store) as client:
+        await client.bulk_backlinks(targets[:2_000])
+        assert (store.lookups, store.puts) == ([1_000, 1_000], [1_000, 1_000])
+        result = await client.bulk_backlinks(targets)
+    assert store.lookups == [1_000, 1_000, 1_000, 1_000, 1_000, 1_000, 500]  # one per batch of input
+    assert store.puts == [1_000, 1_000, 1_000, 1_000, 500]  # only what was bought
+    assert (result.stats.cached, result.stats.calls) == (2_000, 3)
+    assert len(api.sent_targets) == 4_500

@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
@@ -818,6 +819,20 @@ def environment_lines(src_note: str, load: tuple[Sequence[float], Sequence[float
     ]
 
 
+def keep_other_sections(out: Path, report: str) -> str:
+    """``report`` with the sections other scripts wrote into ``out`` kept, before its Notes: each
+    between ``<!-- NAME: begin ... -->`` and ``<!-- NAME: end -->`` (benchmarks/cache_bench.py)."""
+    if not out.exists():
+        return report
+    section = re.compile(r"<!-- (\S+): begin .*?-->.*?<!-- \1: end -->", re.S)
+    sections = [m.group(0) for m in section.finditer(out.read_text(encoding="utf-8"))]
+    if not sections:
+        return report
+    at = report.find("\n## Notes")
+    at = len(report) if at < 0 else at
+    return report[:at].rstrip("\n") + "\n\n" + "\n\n".join(sections) + "\n" + report[at:]
+
+
 def write_report(
     bench: Bench,
     command: str,
@@ -1244,7 +1259,7 @@ def rerender(path: Path, out: Path, no_write: bool) -> int:
     if no_write:
         print(report)
         return 0
-    out.write_text(report)
+    out.write_text(keep_other_sections(out, report))
     if "rate" in results:
         svg_rate_chart(results["rate"], out.parent / "benchmarks-rate.svg")
     log(f"wrote {out} from {path}")
@@ -1390,7 +1405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.no_write:
             print(report)
         else:
-            args.out.write_text(report)
+            args.out.write_text(keep_other_sections(args.out, report))
             if "rate" in bench.results:
                 svg_rate_chart(bench.results["rate"], args.out.parent / "benchmarks-rate.svg")
             log(

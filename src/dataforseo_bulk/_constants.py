@@ -69,3 +69,9 @@ COST_PER_TARGET_USD: Final = 0.00003
 
 # --- targets -----------------------------------------------------------------------------
 MAX_TAG_LENGTH: Final = 255
+
+# --- stores (checkpoint, results cache) --------------------------------------------------
+#: How long a write waits for another process's transaction on the same SQLite file before
+#: giving up. Transactions are one chunk's rows (milliseconds), so only a stuck process makes
+#: anyone wait this long; a shorter wait would surface "database is locked" under load.
+SQLITE_BUSY_TIMEOUT: Final = 60.0

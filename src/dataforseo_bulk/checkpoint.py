@@ -23,6 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ._sqlite import check_path, encode_item, select_in, transaction
 from .chunks import ChunkRef
 from .engine import Stored
 from .errors import ConfigurationError
@@ -68,7 +69,7 @@ class Checkpoint:
         #: This run's mark on the answers it hands out, to tell a repeat from a resumed answer.
         self.run = secrets.token_hex(8)
         with _as_configuration_error(self.path):
-            _check_place(self.path)
+            check_path(self.path, what="checkpoint")
             if readonly and not self.path.exists():
                 raise ConfigurationError(f"checkpoint {str(self.path)!r} does not exist")
             # Read-write even to only look: a WAL file cannot be read in SQLite's read-only mode
@@ -134,17 +135,15 @@ class Checkpoint:
         if self.readonly and "done" not in _tables(self._conn):
             return found
         run = self.run
-        select = f"SELECT target, item, failure, given, {self._seen_column} FROM done WHERE target IN ({{}})"
-        for start in range(0, len(targets), 900):  # under SQLite's bound-variable limit
-            part = targets[start : start + 900]
-            marks = ",".join("?" * len(part))
-            for target, item, failure, given, seen in self._conn.execute(select.format(marks), part):
-                answer = json.loads(item) if item is not None else _failure_from_json(failure)
-                if isinstance(answer, TargetFailure) and _wrong_address(answer):
-                    continue  # stored by an older version: not the target's failure, send it again
-                found[target] = Stored(answer, given == run, seen == run)
+        columns = f"target, item, failure, given, {self._seen_column}"
+        select = f"SELECT {columns} FROM done WHERE target IN ({{marks}})"
+        for target, item, failure, given, seen in select_in(self._conn, select, targets):
+            answer = json.loads(item) if item is not None else _failure_from_json(failure)
+            if isinstance(answer, TargetFailure) and _wrong_address(answer):
+                continue  # stored by an older version: not the target's failure, send it again
+            found[target] = Stored(answer, given == run, seen == run)
         if found and not self.readonly:
-            with self._transaction():
+            with transaction(self._conn):
                 self._conn.executemany("UPDATE done SET seen = ? WHERE target = ?", [(run, t) for t in found])
         return found
 
@@ -160,13 +159,13 @@ class Checkpoint:
     ) -> None:
         run = self.run
         rows: list[tuple[str, str | None, str | None, str | None, str]] = [
-            (t, json.dumps(item, separators=(",", ":")), None, None if t in not_given else run, run)
+            (t, encode_item(item), None, None if t in not_given else run, run)
             for t, item in items.items()
         ]
         rows += [
             (t, None, _failure_to_json(f), None if t in not_given else run, run) for t, f in failed.items()
         ]
-        with self._transaction():
+        with transaction(self._conn):
             self._conn.executemany(
                 "INSERT OR REPLACE INTO done (target, item, failure, given, seen) VALUES (?, ?, ?, ?, ?)",
                 rows,
@@ -178,16 +177,12 @@ class Checkpoint:
 
     def given(self, targets: list[str]) -> None:
         if targets:
-            with self._transaction():
+            with transaction(self._conn):
                 update = "UPDATE done SET given = ? WHERE target = ?"
                 self._conn.executemany(update, [(self.run, t) for t in targets])
 
     def close(self) -> None:
         self._conn.close()
-
-    def _transaction(self) -> _Commit:
-        self._conn.execute("BEGIN")
-        return _Commit(self._conn)
 
     def __enter__(self) -> Checkpoint:
         return self
@@ -200,7 +195,7 @@ def check_new(path: str | Path) -> None:
     """What making a checkpoint at ``path`` would run into, found by making an empty file there
     and removing it (``--dry-run``: the real run would make it)."""
     path = Path(path)
-    _check_place(path)
+    check_path(path, what="checkpoint")
     try:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     except OSError as exc:
@@ -210,17 +205,6 @@ def check_new(path: str | Path) -> None:
 
 def _tables(conn: sqlite3.Connection) -> set[str]:
     return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-
-def _check_place(path: Path) -> None:
-    """Say plainly what SQLite would only call "unable to open database file"."""
-    if path.is_dir():
-        raise ConfigurationError(f"checkpoint {str(path)!r} is a directory: give a file name")
-    parent = path.parent
-    if not parent.is_dir():
-        raise ConfigurationError(
-            f"checkpoint {str(path)!r}: directory {str(parent)!r} does not exist (create it first)"
-        )
 
 
 @contextmanager
@@ -241,19 +225,6 @@ def _as_configuration_error(path: Path) -> Iterator[None]:
         raise ConfigurationError(f"checkpoint {str(path)!r} is not a usable SQLite file ({reason})") from None
     except OSError as exc:
         raise ConfigurationError(f"checkpoint {str(path)!r}: {exc.strerror or exc}") from None
-
-
-class _Commit:
-    """``with``: commit on success, roll back on error (the connection runs in autocommit mode)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
 
 
 def _wrong_address(failure: TargetFailure) -> bool:

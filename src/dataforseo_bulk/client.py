@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 import os
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from ._constants import (
 )
 from .api import Poster, client_poster, transport_poster
 from .backoff import RetryPolicy
+from .cache import CacheUse, ResultCache, check_cache, check_max_age, open_cache, scope_of
 from .endpoints import (
     BULK_BACKLINKS,
     BULK_NEW_LOST_BACKLINKS,
@@ -134,6 +136,23 @@ def _is_positive(value: object) -> TypeGuard[float]:
     return False
 
 
+def _check_cache_knobs(cache: object, max_age: object) -> tuple[str | Path | ResultCache | None, float]:
+    """``cache=`` and ``max_age=`` checked together: one without the other is a mistake."""
+    checked = check_cache(cache)
+    if checked is None:
+        if max_age is not None:
+            raise ConfigurationError(
+                f"max_age={max_age!r} without cache=: give cache='results.sqlite' too, or drop max_age"
+            )
+        return None, 0.0
+    if max_age is None:
+        raise ConfigurationError(
+            "cache= needs max_age=: how old a cached answer may be to answer a target, e.g. "
+            "max_age=timedelta(days=7) or max_age=3600 (seconds); 0 buys every answer again"
+        )
+    return checked, check_max_age(max_age)
+
+
 def _check_base_url(base_url: str) -> str:
     try:
         url = httpx.URL(base_url)
@@ -223,6 +242,8 @@ class BulkClient:
         on_retry: Callable[[RetryDetails], None] | None = None,
         retry_policy: RetryPolicy | None = None,
         clock: Clock = LOOP_CLOCK,
+        cache: str | Path | ResultCache | None = None,
+        max_age: dt.timedelta | float | None = None,
     ) -> None:
         self._options = _validate(
             rate_limit=rate_limit,
@@ -232,6 +253,7 @@ class BulkClient:
             max_retries=max_retries,
             max_cost=max_cost,
         )
+        self._cache, self._max_age = _check_cache_knobs(cache, max_age)
         if http_client is not None and transport is not None:
             raise ConfigurationError(
                 "give http_client= or transport=, not both (a client has its own transport)"
@@ -439,9 +461,18 @@ class BulkClient:
             failed.update(outcome.failed)
 
         params = endpoint.check_params(params)  # before any file is made or call sent
-        with self._store(endpoint, params, checkpoint) as store:
+        with (
+            self._cached(endpoint, params, checkpoint, streaming=False) as (cache, checkpoint),
+            self._store(endpoint, params, checkpoint) as store,
+        ):
             job = self.job(
-                endpoint, merge, params=params, store=store, max_cost=max_cost, on_progress=on_progress
+                endpoint,
+                merge,
+                params=params,
+                store=store,
+                cache=cache,
+                max_cost=max_cost,
+                on_progress=on_progress,
             )
             try:
                 stats = await job.run(targets)
@@ -516,12 +547,16 @@ class BulkClient:
                 await send.send(outcome)
 
         params = endpoint.check_params(params)  # before any file is made or call sent
-        with self._store(endpoint, params, checkpoint) as store:
+        with (
+            self._cached(endpoint, params, checkpoint, streaming=True) as (cache, checkpoint),
+            self._store(endpoint, params, checkpoint) as store,
+        ):
             job = self.job(
                 endpoint,
                 deliver,
                 params=params,
                 store=store,
+                cache=cache,
                 max_cost=max_cost,
                 on_progress=on_progress,
                 streaming=True,
@@ -562,6 +597,36 @@ class BulkClient:
         with Checkpoint(checkpoint, endpoint=endpoint.name, params=dict(params or {})) as store:
             yield store
 
+    @contextmanager
+    def _cached(
+        self,
+        endpoint: Endpoint[Any],
+        params: dict[str, Any],
+        checkpoint: str | Path | None,
+        *,
+        streaming: bool,
+    ) -> Iterator[tuple[CacheUse | None, str | Path | None]]:
+        """The job's cache (opened here unless the caller gave a store object) and its checkpoint.
+
+        A streamed job with a cache and no checkpoint gets a private temporary checkpoint,
+        deleted at the end: answered targets then live on disk, not in memory, and a late
+        repeat is still told from a new target (as with a checkpoint of one's own).
+        """
+        if self._cache is None:
+            yield None, checkpoint
+            return
+        store, owned = open_cache(self._cache)
+        try:
+            use = CacheUse(store, scope_of(self.base_url, endpoint.name, params), self._max_age)
+            if checkpoint is not None or not streaming:
+                yield use, checkpoint
+                return
+            with tempfile.TemporaryDirectory(prefix="dataforseo-bulk-") as scratch:
+                yield use, Path(scratch, "answered.sqlite")
+        finally:
+            if owned:
+                store.close()
+
     def job(
         self,
         endpoint: Endpoint[V],
@@ -569,6 +634,7 @@ class BulkClient:
         *,
         params: dict[str, Any] | None = None,
         store: OutcomeStore | None = None,
+        cache: CacheUse | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         streaming: bool = False,
@@ -601,6 +667,7 @@ class BulkClient:
             settings=settings,
             on_outcome=on_outcome,
             store=store,
+            cache=cache,
             forget_answered=streaming,
             on_progress=on_progress or self._on_progress,
             on_retry=self._on_retry,

@@ -33,6 +33,7 @@ from .answer import Answer, encode_task
 from .api import Poster
 from .backoff import RetryPolicy
 from .budget import Budget, call_cost
+from .cache import CacheUse, saved_by
 from .chunks import Chunk, ChunkRef, cut_chunk, halves
 from .classify import Action, Decision, Kind, classify
 from .endpoints import Endpoint, ItemError
@@ -150,6 +151,7 @@ class _Tally:
     cost_usd: float = 0.0
     unknown_cost_calls: int = 0
     resumed: int = 0
+    cached: int = 0
     chunks_done: int = 0
 
 
@@ -174,6 +176,7 @@ class Job(Generic[V]):
         settings: JobSettings,
         on_outcome: OutcomeSink[V],
         store: OutcomeStore | None = None,
+        cache: CacheUse | None = None,
         forget_answered: bool = False,
         on_progress: Callable[[Progress], None] | None = None,
         on_retry: Callable[[RetryDetails], None] | None = None,
@@ -186,6 +189,7 @@ class Job(Generic[V]):
         self._settings = settings
         self._on_outcome = on_outcome
         self._store = store
+        self._cache = cache
         # A streamed job with a store keeps answers there, not here: memory stays bounded by the
         # calls in flight, and a late duplicate is answered from the store (never bought again).
         self._forget_answered = forget_answered and store is not None
@@ -249,6 +253,8 @@ class Job(Generic[V]):
             cost_usd=round(t.cost_usd, 8),
             unknown_cost_calls=t.unknown_cost_calls,
             resumed=t.resumed,
+            cached=t.cached,
+            saved_usd=saved_by(t.cached, self._settings.chunk_size),
             elapsed=self._clock.now() - self._started,
         )
 
@@ -266,6 +272,8 @@ class Job(Generic[V]):
                 fresh = self._accept(batch)
                 if self._store is not None:
                     fresh = await self._resume(fresh)
+                if self._cache is not None and self._cache.max_age > 0:
+                    fresh = await self._from_cache(fresh)
                 pending.extend(fresh)
                 await self._flush_local()
                 while cut := cut_chunk(pending, size, endpoint.root_domain, endpoint.max_root_domains):
@@ -322,6 +330,25 @@ class Job(Generic[V]):
         tally.resumed += len(found) - repeats - read_again
         await self._emit(None, work, save=False)
         return [t for t in fresh if t not in found]
+
+    async def _from_cache(self, fresh: list[str]) -> list[str]:
+        """Answer from the results cache what a job bought less than ``max_age`` ago (one lookup
+        for the batch); return what is left to send."""
+        assert self._cache is not None
+        cache = self._cache
+        found = cache.store.fresh(cache.scope, fresh, cache.max_age) if fresh else {}
+        if not found:
+            return fresh
+        work = _ChunkWork[V]()
+        for target, item in found.items():
+            self._take(target, item, None, work)
+        work.failed.clear()  # an item this version cannot read is bought again, not failed
+        rest = [t for t in fresh if t not in work.values]
+        self._tally.cached += len(work.values)
+        # Kept in the checkpoint (if any) like a bought answer; not put back in the cache (its
+        # purchase time stays the real one).
+        await self._emit(None, work)
+        return rest
 
     def _accept(self, batch: list[str]) -> list[str]:
         """Take input strings; return the normalized targets not seen before, in input order.
@@ -554,7 +581,7 @@ class Job(Generic[V]):
         value_of = self._endpoint.value
         int_field = getattr(value_of, "int_field", None)  # single-integer endpoints: no call per item
         values: dict[str, Any] = work.values
-        keep_items = work.items if self._store is not None else None
+        keep_items = work.items if self._store is not None or self._cache is not None else None
         targets = part.targets  # distinct: each target is sent once
         if int_field is not None and keep_items is None and len(items) == len(targets):
             # The commonest answer: one integer item per target. Checked as a whole, at C speed:
@@ -617,6 +644,8 @@ class Job(Generic[V]):
             spellings = self._spellings
             not_given = frozenset(t for t in (*work.items, *finished) if t not in spellings.get(t, (t,)))
             self._store.save(ref, work.items, finished, work.cost, work.calls, not_given=not_given)
+        if self._cache is not None and ref is not None and work.items:
+            self._cache.store.put(self._cache.scope, work.items)  # bought answers only (ref: a call)
         values: dict[str, V] = self._resolve(work.values)
         failed: dict[str, TargetFailure] = self._resolve(work.failed)
         await self._publish(ChunkOutcome(ref, values, failed, work.cost, work.calls))

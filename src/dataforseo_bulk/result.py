@@ -49,6 +49,8 @@ class JobStats:
     cost_usd: float = 0.0  # sum of the `cost` of every answer
     unknown_cost_calls: int = 0  # calls whose answer never arrived: maybe billed, cost unknown
     resumed: int = 0  # targets answered from a checkpoint, without a call
+    cached: int = 0  # targets answered from the results cache, without a call
+    saved_usd: float = 0.0  # what the cached targets would have cost, in full chunks
     elapsed: float = 0.0
 
 

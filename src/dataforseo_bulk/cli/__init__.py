@@ -48,6 +48,14 @@ from ..errors import ConfigurationError, FatalAnswer, JobAborted
 from ..params import DEFAULT_RANK_SCALE, check_date_from, check_rank_scale
 from ..result import JobStats
 from ..targets import InvalidTarget, normalize_target
+from .cache import (
+    add_cache_command,
+    add_cache_options,
+    cache_knobs,
+    check_cache_file,
+    run_cache_command,
+    without_cached,
+)
 from .inputs import Undecodable, count_targets, open_input, read_targets
 from .outputs import Writer, open_output
 from .plan import plan
@@ -193,6 +201,7 @@ def _add_job_options(parser: argparse.ArgumentParser) -> None:
         "--checkpoint", metavar="FILE", help="SQLite file: resume a stopped job without paying twice"
     )
     parser.add_argument("--max-cost", type=float, metavar="USD", help="never spend more than this")
+    add_cache_options(parser)
     parser.add_argument(
         "--rate",
         type=parse_rate,
@@ -232,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", help="where to write the results (default: a temporary file)")
     demo.add_argument("--latency-ms", type=float, default=40.0, help="emulated latency per call")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
+    add_cache_command(commands)
     emulate = commands.add_parser("emulate", help="run the DataForSEO emulator on loopback")
     from ..emulator import build_parser as emulator_parser
 
@@ -248,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return anyio.run(_demo, args)
+        if args.command == "cache":
+            return run_cache_command(args)
         if args.dry_run:
             return _dry_run(args)
         return anyio.run(_run_job_command, args)
@@ -278,6 +290,7 @@ def _client(args: argparse.Namespace, base_url: str | None = None) -> BulkClient
         "max_concurrency": args.concurrency,
         "chunk_size": args.chunk_size,
         "max_cost": args.max_cost,
+        **cache_knobs(args),
     }
     url = base_url or (SANDBOX_URL if args.sandbox else args.base_url)
     if url:
@@ -288,6 +301,7 @@ def _client(args: argparse.Namespace, base_url: str | None = None) -> BulkClient
 async def _run_job_command(args: argparse.Namespace) -> int:
     job: JobCommand = args.job
     client = _client(args)  # validates every knob and the credentials before any reading or call
+    check_cache_file(args)  # a bad cache file is refused before the output is opened
     params = job.endpoint.check_params(job.params(args))
     _check_files(args)
     total = None if args.quiet else count_targets(args.input, args.column)
@@ -441,6 +455,9 @@ def _dry_run(args: argparse.Namespace) -> int:
             invalid=counts.invalid,
         )
     )
+    cached = ""
+    if args.cache is not None or args.max_age is not None:
+        counts.to_send, cached = without_cached(args, counts.to_send, params)
     sending = len(counts.to_send)
     chunk = min(args.chunk_size, endpoint.max_targets)
     calls = counts.calls(chunk, endpoint)
@@ -452,6 +469,7 @@ def _dry_run(args: argparse.Namespace) -> int:
         f"  targets   {stats.targets:,} distinct inputs: {sending:,} to send, {resumed}"
         f"{stats.invalid:,} invalid, {stats.duplicate:,} duplicate\n"
         f"  rows      {stats.ok:,} ok, {stats.failed:,} failed if every call succeeds\n"
+        f"{cached}"
         f"  calls     {calls:,} of at most {chunk} targets\n"
         f"  cost      ${calls * COST_PER_CALL_USD + sending * COST_PER_TARGET_USD:.4f} estimated "
         "(without retries)\n"

@@ -95,6 +95,11 @@ def summary(stats: JobStats, *, headline: str) -> str:
         f"({stats.invalid:,} invalid), {stats.duplicate:,} duplicate inputs",
         f"  calls     {stats.calls:,} ({stats.retries:,} retries); "
         f"{stats.resumed:,} targets answered from the checkpoint",
+        *(
+            [f"  cache     {stats.cached:,} targets answered from the cache, ${stats.saved_usd:.4f} saved"]
+            if stats.cached
+            else []
+        ),
         f"  cost      ${stats.cost_usd:.4f}"
         + (
             f" (+ {stats.unknown_cost_calls} calls whose answer was lost: maybe billed)"

@@ -27,7 +27,7 @@ Poster = Callable[[bytes], Awaitable[Answer]]
 #: Failures that happen before a byte of the request is written: no connection (refused, DNS,
 #: connect timeout, TLS handshake, proxy tunnel refused), no free connection in the pool, or a
 #: request h11 refuses to write (e.g. CR/LF in a header value). Such a call cannot be billed.
-#: Every other transport error may come after the request went out, so it may have been billed.
+#: Every other failure may come after the request went out, so it may have been billed.
 NOT_SENT_ERRORS: tuple[type[httpx.HTTPError], ...] = (
     httpx.ConnectError,
     httpx.ConnectTimeout,
@@ -55,7 +55,7 @@ def poster(http: httpx.AsyncClient, url: str, *, login: str, password: str, dead
             request = http.build_request("POST", target, content=body, headers=headers)
             try:
                 response = await http.send(request, auth=None)
-            except httpx.HTTPError as exc:
+            except Exception as exc:  # whatever a transport raises is a failed call, never a crash
                 return _failure(exc, where)
             return parse_answer(response.status_code, response.content)
         # Cut at the deadline. httpcore closes a connection left mid-exchange rather than pool it.
@@ -65,15 +65,26 @@ def poster(http: httpx.AsyncClient, url: str, *, login: str, password: str, dead
     return post
 
 
-def _failure(exc: httpx.HTTPError, where: str) -> Answer:
+def _failure(exc: Exception, where: str) -> Answer:
     name = type(exc).__name__
     detail = f"{name}: {exc}" if str(exc) else name
-    if isinstance(exc, NOT_SENT_ERRORS):
+    if _never_sent(exc):
         return Answer(None, error=f"could not send to {where}: {detail}", sent=False)
     if isinstance(exc, httpx.TimeoutException):
         return Answer(None, error=f"no answer from {where} within the timeout ({detail})")
     if isinstance(exc, httpx.DecodingError):  # e.g. a gzip body cut short: an answer we cannot read
         return Answer(None, error=f"undecodable answer from {where}: {detail}")
     # Reset, cut mid-answer, or an answer h11 refuses to read (RemoteProtocolError: bad status
-    # line, conflicting Content-Length, unknown Transfer-Encoding, oversized head).
+    # line, conflicting Content-Length, unknown Transfer-Encoding, oversized head); or anything
+    # else a caller's transport raised.
     return Answer(None, error=f"network error talking to {where}: {detail}")
+
+
+def _never_sent(exc: Exception) -> bool:
+    """Whether ``exc`` proves the request never left. httpx's own transport raises these from
+    httpcore's exceptions, which are raised where they say; another library's mapping onto them
+    is not trusted (httpx-aiohttp reports a connection dropped after sending as ConnectTimeout)."""
+    if not isinstance(exc, NOT_SENT_ERRORS):
+        return False
+    cause = exc.__cause__
+    return cause is None or type(cause).__module__.startswith("httpcore")

@@ -226,3 +226,39 @@ async def test_a_proxy_set_in_the_environment_is_used(monkeypatch: pytest.Monkey
             with pytest.raises(APIUnreachable, match="ProxyError"):
                 await c.bulk_backlinks(TARGETS)
     assert proxy.connections[0].received.startswith(b"CONNECT api.dataforseo.com:443 ")
+
+
+# --- what another transport raises ------------------------------------------------------------
+
+
+def _raising(error: Exception) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise error
+
+    return httpx.MockTransport(handler)
+
+
+def _mapped(error: Exception, onto: type[Exception]) -> Exception:
+    """``onto`` raised from ``error``, as a library maps its own exceptions onto httpx's."""
+    try:
+        raise onto("mapped") from error
+    except Exception as mapped:
+        return mapped
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValueError("invalid literal for int() with base 10: b'2OO'"),  # a garbage status line, in aiohttp
+        # httpx-aiohttp reports a connection dropped after sending (aiohttp's ServerDisconnectedError,
+        # a ClientConnectionError) as httpx.ConnectTimeout: only httpcore's say so is trusted.
+        _mapped(ConnectionResetError("Server disconnected"), httpx.ConnectTimeout),
+    ],
+    ids=["not an httpx error", "ConnectTimeout mapped from a dropped connection"],
+)
+async def test_what_another_transport_raises_is_a_failed_call_maybe_billed(error: Exception) -> None:
+    async with client("http://127.0.0.1:9", transport=_raising(error)) as c:
+        result = await c.bulk_backlinks(TARGETS)
+    failure = result.failed["a.com"]
+    assert failure.kind is FailureKind.RETRIES_EXHAUSTED and type(error).__name__ in failure.reason
+    assert result.stats.calls == result.stats.unknown_cost_calls == 2  # never booked as "not sent"

@@ -30,7 +30,8 @@ class Answer:
     cost: float | None = None  # USD as reported; None when the answer did not say (or said nonsense)
     items: list[dict[str, Any]] | None = None
     error: str | None = None
-    #: False only when the request certainly never left (no connection): it cannot be billed.
+    #: False only when the request certainly never left (no connection, or refused before a
+    #: byte was written): it cannot have been billed.
     sent: bool = True
 
     @property

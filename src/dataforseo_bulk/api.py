@@ -80,11 +80,17 @@ def _failure(exc: Exception, where: str) -> Answer:
     return Answer(None, error=f"network error talking to {where}: {detail}")
 
 
+#: Libraries whose exceptions an httpx "never sent" error may be raised from and still be
+#: believed: httpcore (httpx's own transport raises each where it says) and respx (a mock raises
+#: exactly what the test told it to).
+_TRUSTED_SOURCES = ("httpcore", "respx")
+
+
 def _never_sent(exc: Exception) -> bool:
-    """Whether ``exc`` proves the request never left. httpx's own transport raises these from
-    httpcore's exceptions, which are raised where they say; another library's mapping onto them
-    is not trusted (httpx-aiohttp reports a connection dropped after sending as ConnectTimeout)."""
+    """Whether ``exc`` proves the request never left. Another library's mapping of its own
+    errors onto httpx's is not believed: httpx-aiohttp reports a connection dropped after the
+    request went out as ``ConnectTimeout``."""
     if not isinstance(exc, NOT_SENT_ERRORS):
         return False
     cause = exc.__cause__
-    return cause is None or type(cause).__module__.startswith("httpcore")
+    return cause is None or type(cause).__module__.split(".")[0] in _TRUSTED_SOURCES

@@ -487,8 +487,6 @@ class Job(Generic[V]):
             sent = False
             try:
                 async with self._pacer.slot():
-                    if self._abort is not None:  # stopped while this call waited for its slot
-                        raise _Stopped
                     sent = True  # from here on the call may reach the API (and be billed)
                     answer = await self._post(body)
             finally:

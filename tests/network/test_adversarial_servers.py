@@ -212,7 +212,17 @@ async def test_a_connection_lost_in_the_middle_of_a_job_is_retried_not_a_stop() 
 # --- what httpx does with the environment -------------------------------------------------
 
 
-async def test_a_proxy_set_in_the_environment_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    ("base_url", "tunnel"),
+    [
+        ("https://api.dataforseo.com", b"CONNECT api.dataforseo.com:443 "),
+        ("https://bücher.example", b"CONNECT xn--bcher-kva.example:443 "),  # IDNA, as httpx encodes it
+    ],
+    ids=["api", "international host"],
+)
+async def test_a_proxy_set_in_the_environment_is_used(
+    monkeypatch: pytest.MonkeyPatch, base_url: str, tunnel: bytes
+) -> None:
     for name in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
         monkeypatch.delenv(name, raising=False)
 
@@ -222,10 +232,12 @@ async def test_a_proxy_set_in_the_environment_is_used(monkeypatch: pytest.Monkey
 
     async with raw_server(refuse_tunnel) as proxy:
         monkeypatch.setenv("Https_Proxy", proxy.url)  # any case, as httpx (urllib) reads it
-        async with BulkClient("login", "password", retry_policy=RetryPolicy.testing()) as c:
+        async with BulkClient(
+            "login", "password", base_url=base_url, retry_policy=RetryPolicy.testing()
+        ) as c:
             with pytest.raises(APIUnreachable, match="ProxyError"):
                 await c.bulk_backlinks(TARGETS)
-    assert proxy.connections[0].received.startswith(b"CONNECT api.dataforseo.com:443 ")
+    assert proxy.connections[0].received.startswith(tunnel)
 
 
 # --- what another transport raises ------------------------------------------------------------

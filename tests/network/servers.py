@@ -35,21 +35,24 @@ class Server:
 
     url: str
     connections: list[Conn] = field(default_factory=list)
-    _stop_listening: Callable[[], None] = lambda: None
+    listening: anyio.CancelScope = field(default_factory=anyio.CancelScope)  # the listening task's
+    closed: anyio.Event = field(default_factory=anyio.Event)  # set once the port is closed
 
     @property
     def requests(self) -> int:
         return sum(conn.received.count(b"POST /") for conn in self.connections)
 
-    def stop_listening(self) -> None:
-        """Accept no new connection from now on (a new one is refused)."""
-        self._stop_listening()
+    async def stop_listening(self) -> None:
+        """Close the port: once this returns, every new connection is refused (the connections
+        already accepted go on)."""
+        self.listening.cancel()
+        await self.closed.wait()
 
 
 @asynccontextmanager
 async def raw_server(handler: Handler) -> AsyncIterator[Server]:
     """Serve ``handler`` on a free loopback port until the block ends."""
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)
+    (listener,) = (await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)).listeners
     server = Server(f"http://127.0.0.1:{listener.extra(SocketAttribute.local_port)}")
 
     async def serve_one(stream: SocketStream) -> None:
@@ -61,20 +64,26 @@ async def raw_server(handler: Handler) -> AsyncIterator[Server]:
             except (anyio.BrokenResourceError, anyio.ClosedResourceError, anyio.EndOfStream, OSError):
                 conn.hung_up.set()  # what most of these tests expect the client to do
 
-    listening = anyio.CancelScope()  # entered by the listening task; cancelled to stop it
-    server._stop_listening = listening.cancel
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_listen, listener, serve_one, listening)
+        tg.start_soon(_listen, listener, serve_one, server, tg)
         yield server
         tg.cancel_scope.cancel()
 
 
 async def _listen(
-    listener: anyio.abc.Listener[SocketStream], serve_one: Handler, scope: anyio.CancelScope
+    listener: anyio.abc.SocketListener,
+    serve_one: Callable[[SocketStream], Awaitable[None]],
+    server: Server,
+    tg: anyio.abc.TaskGroup,
 ) -> None:
-    async with listener:
-        with scope:
-            await listener.serve(serve_one)
+    """Accept until stopped; each connection is served in ``tg``, so stopping leaves them be."""
+    try:
+        async with listener:
+            with server.listening:
+                while True:
+                    tg.start_soon(serve_one, await listener.accept())
+    finally:
+        server.closed.set()
 
 
 async def read_head(conn: Conn) -> tuple[bytes, bytes] | None:

@@ -195,8 +195,8 @@ async def test_a_connection_lost_in_the_middle_of_a_job_is_retried_not_a_stop() 
     async def answer_once_then_go_away(conn: Conn) -> None:
         body = await read_request(conn)
         if body is not None:
+            await server.stop_listening()  # from now on every connection is refused
             await conn.stream.send(response(ok_body(body)))
-            server.stop_listening()  # from now on every connection is refused
 
     async with (
         raw_server(answer_once_then_go_away) as server,

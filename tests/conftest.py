@@ -74,11 +74,6 @@ def envelope_error(code: int, message: str, *, http_status: int = 200) -> httpx.
     return httpx.Response(http_status, json=envelope(env_code=code, env_message=message))
 
 
-def mockable_transport() -> httpx.AsyncBaseTransport:
-    """httpx's own transport, which respx intercepts (the client's default FastTransport is not)."""
-    return httpx.AsyncHTTPTransport()
-
-
 @dataclass
 class Call:
     targets: list[str]

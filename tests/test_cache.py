@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import respx
 
-from conftest import BASE_URL, LOGIN, PASSWORD, FakeAPI, backlinks_of, mockable_transport, ok
+from conftest import BASE_URL, LOGIN, PASSWORD, FakeAPI, backlinks_of, ok
 from dataforseo_bulk import BulkClient, ConfigurationError, FailureKind
 from dataforseo_bulk.cache import check_max_age, describe_age, parse_age, saved_by, scope_of
 from dataforseo_bulk.cache_sqlite import SQLiteCache
@@ -232,7 +232,6 @@ def _client(cache: object, max_age: object = 3600) -> BulkClient:
         LOGIN,
         PASSWORD,
         base_url=BASE_URL,
-        transport=mockable_transport(),
         cache=cache,  # type: ignore[arg-type]
         max_age=max_age,  # type: ignore[arg-type]
     )

@@ -21,7 +21,6 @@ from conftest import (
     backlinks_of,
     envelope,
     envelope_error,
-    mockable_transport,
     ok,
     scripted,
     task_error,
@@ -42,7 +41,6 @@ pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
 
 def client(**knobs: object) -> BulkClient:
     knobs.setdefault("retry_policy", RetryPolicy.testing())
-    knobs.setdefault("transport", mockable_transport())
     return BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
 
 
@@ -142,8 +140,8 @@ async def test_transient_answer_is_retried_then_counted(api: FakeAPI, failure) -
 
 @pytest.mark.parametrize(
     "error",
-    [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("cut mid-body")],
-    ids=["connect", "read timeout", "dropped connection"],
+    [httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("cut mid-body")],
+    ids=["read timeout", "dropped connection"],
 )
 async def test_network_errors_are_retried(mocked: respx.MockRouter, api: FakeAPI, error: Exception) -> None:
     mocked.routes[0].side_effect = [error, api]
@@ -152,6 +150,22 @@ async def test_network_errors_are_retried(mocked: respx.MockRouter, api: FakeAPI
     assert set(result) == {"a.com", "b.com"}
     assert result.stats.calls == 2 and result.stats.retries == 1
     assert result.stats.unknown_cost_calls == 1  # the lost answer may have been billed
+
+
+@pytest.mark.parametrize(
+    "error",
+    [httpx.ConnectError("refused"), httpx.ConnectTimeout("no SYN-ACK"), httpx.PoolTimeout("pool full")],
+    ids=["refused", "connect timeout", "pool timeout"],
+)
+async def test_a_call_that_never_connected_is_retried_and_not_counted(
+    mocked: respx.MockRouter, api: FakeAPI, error: Exception
+) -> None:
+    mocked.routes[0].side_effect = [error, api]
+    async with client() as c:
+        result = await c.bulk_backlinks(["a.com", "b.com"])
+    assert set(result) == {"a.com", "b.com"}
+    assert result.stats.retries == 1
+    assert (result.stats.calls, result.stats.unknown_cost_calls) == (1, 0)  # nothing went out: not billed
 
 
 async def test_http_500_with_complete_ok_body_is_kept_not_bought_again(api: FakeAPI) -> None:
@@ -423,7 +437,7 @@ def test_missing_credentials_say_where_to_put_them(monkeypatch: pytest.MonkeyPat
 async def test_credentials_from_environment(api: FakeAPI, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATAFORSEO_LOGIN", LOGIN)
     monkeypatch.setenv("DATAFORSEO_PASSWORD", PASSWORD)
-    async with BulkClient(transport=mockable_transport()) as c:
+    async with BulkClient() as c:
         await c.bulk_backlinks(["a.com"])
     assert api.calls[0].authorization.startswith("Basic ")
 

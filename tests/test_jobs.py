@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, mockable_transport, ok, scripted, task_error
+from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, ok, scripted, task_error
 from dataforseo_bulk import BULK_BACKLINKS, BudgetExceeded, BulkClient, ConfigurationError, RetryPolicy
 from dataforseo_bulk.checkpoint import Checkpoint
 from dataforseo_bulk.endpoints import Endpoint, int_field
@@ -21,7 +21,6 @@ def client(**knobs: object) -> BulkClient:
         LOGIN,
         PASSWORD,
         retry_policy=RetryPolicy.testing(),
-        transport=mockable_transport(),
         **knobs,  # type: ignore[arg-type]
     )
 

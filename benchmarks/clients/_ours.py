@@ -34,6 +34,7 @@ def main(t_script: float, make_transport: Callable[[], Any] | None) -> None:
             seen_calls = progress.calls
 
     async def run() -> tuple[int, Any, int, int, dict[str, Any]]:
+        transport = make_transport() if make_transport is not None else None
         client = BulkClient(
             c.LOGIN,
             c.PASSWORD,
@@ -42,12 +43,11 @@ def main(t_script: float, make_transport: Callable[[], Any] | None) -> None:
             rate_period=args.rate_period,
             max_concurrency=args.concurrency,
             chunk_size=args.chunk,
-            transport=make_transport() if make_transport is not None else None,
+            transport=transport,
             on_progress=on_progress,
         )
-        # Which transport the client ended up with (reported only; a private attribute).
-        chosen = getattr(client, "_transport", None)
-        extra = {"transport": type(chosen).__name__ if chosen is not None else "httpx default (httpcore)"}
+        chosen = type(transport).__name__ if transport is not None else "httpx default (httpcore)"
+        extra = {"transport": chosen}
         async with client:
             if args.mode == "stream":
                 answered = failed = 0

@@ -30,6 +30,7 @@ from .endpoints import (
 from .engine import ChunkOutcome, RetryDetails
 from .errors import (
     APIError,
+    APIUnreachable,
     BudgetExceeded,
     ConfigurationError,
     DataForSEOBulkError,
@@ -79,6 +80,7 @@ __all__ = [
     "ENDPOINTS",
     "SANDBOX_URL",
     "APIError",
+    "APIUnreachable",
     "BudgetExceeded",
     "BulkClient",
     "BulkResult",

@@ -59,8 +59,11 @@ MISSING_TARGET_RETRIES: Final = 1
 MAX_SPLIT_CALLS_PER_CHUNK: Final = 64
 
 # --- transport ---------------------------------------------------------------------------
-#: Live tasks time out server-side at 120 s (50401); wait longer than that for the answer.
+#: The deadline of one whole call (connect, send, wait, read): live tasks time out server-side
+#: at 120 s (50401), so wait longer than that; a trickling answer is cut here, not read forever.
 DEFAULT_READ_TIMEOUT: Final = 150.0
+#: Connecting has its own, short limit: a host that does not answer a SYN is not worth 150 s,
+#: and two of these plus one backoff (~21 s) tell a job that the API is unreachable.
 DEFAULT_CONNECT_TIMEOUT: Final = 10.0
 
 # --- money -------------------------------------------------------------------------------

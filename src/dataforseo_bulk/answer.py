@@ -30,6 +30,9 @@ class Answer:
     cost: float | None = None  # USD as reported; None when the answer did not say (or said nonsense)
     items: list[dict[str, Any]] | None = None
     error: str | None = None
+    #: False only when the request certainly never left (no connection, or refused before a
+    #: byte was written): it cannot have been billed.
+    sent: bool = True
 
     @property
     def code(self) -> int | None:

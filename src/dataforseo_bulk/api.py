@@ -1,12 +1,14 @@
 """One API call: POST one task, read the whole answer, close it, parse it. No retries here.
 
 Network failures become an :class:`Answer` with ``error`` set rather than an exception, so
-the one retry loop in the engine sees every outcome through the same classification.
+the one retry loop in the engine sees every outcome through the same classification. The
+answer also says whether the request can have reached the API at all (``Answer.sent``): a
+call that never connected cannot have been billed.
 
-Two ways to send, same result: through a caller's own ``httpx.AsyncClient`` (their
-configuration, event hooks and all), or — when the client owns its connection — straight
-to the httpx transport with headers prepared once, which skips the per-request work of
-``AsyncClient.send`` (auth flow, cookie jar, redirect loop) that a bulk job does not need.
+Every call goes through an ``httpx.AsyncClient`` — the client's own (httpx's transport: httpcore
+and h11, proxies, certificates and IDNA exactly as httpx does them) or a caller's — with the
+headers of every call built once. The call as a whole (connect, send, wait, read) has a
+deadline, so a server that trickles its answer cannot hold a slot for longer than that.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Awaitable, Callable
 
+import anyio
 import httpx
 
 from .answer import Answer, parse_answer
@@ -21,65 +24,73 @@ from .answer import Answer, parse_answer
 #: Sends one POST body and returns what came back.
 Poster = Callable[[bytes], Awaitable[Answer]]
 
-_CONTENT_TYPE = {"Content-Type": "application/json"}
+#: Failures that happen before a byte of the request is written: no connection (refused, DNS,
+#: connect timeout, TLS handshake, proxy tunnel refused), no free connection in the pool, or a
+#: request h11 refuses to write (e.g. CR/LF in a header value). Such a call cannot be billed.
+#: Every other failure may come after the request went out, so it may have been billed.
+NOT_SENT_ERRORS: tuple[type[httpx.HTTPError], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ProxyError,
+    httpx.UnsupportedProtocol,
+    httpx.LocalProtocolError,
+)
 
 
-async def _read(send: Awaitable[httpx.Response]) -> Answer:
-    try:
-        response = await send
-    except httpx.TimeoutException as exc:
-        return Answer(None, error=f"no answer within the timeout ({type(exc).__name__})")
-    except httpx.TransportError as exc:
-        # Connection refused, reset, or cut mid-answer (RemoteProtocolError, ReadError).
-        return Answer(None, error=f"network error: {type(exc).__name__}: {exc}")
-    except httpx.DecodingError as exc:  # e.g. a gzip body cut short: an answer we cannot read
-        return Answer(None, error=f"undecodable answer: {exc}")
-    # The body has been read and the connection released: nothing is held while we back off.
-    return parse_answer(response.status_code, response.content)
-
-
-def client_poster(http: httpx.AsyncClient, url: str, auth: httpx.Auth) -> Poster:
-    """Post through an ``httpx.AsyncClient`` (a caller's own, or one honouring proxies)."""
-
-    def post(body: bytes) -> Awaitable[Answer]:
-        return _read(http.post(url, content=body, headers=_CONTENT_TYPE, auth=auth))
-
-    return post
-
-
-def transport_poster(
-    transport: httpx.AsyncBaseTransport,
-    url: str,
-    *,
-    login: str,
-    password: str,
-    timeout: httpx.Timeout,
-    user_agent: str,
-) -> Poster:
-    """Post straight to an httpx transport with the headers of every call built once."""
+def poster(http: httpx.AsyncClient, url: str, *, login: str, password: str, deadline: float | None) -> Poster:
+    """Post to ``url`` through ``http``; ``deadline``: seconds for the whole call (None: none)."""
     token = base64.b64encode(f"{login}:{password}".encode()).decode()
+    # Built once: each call only merges them with the client's own (User-Agent, ...).
     # httpx.Headers hides Authorization in its repr; nothing here is ever logged.
-    headers = httpx.Headers(
-        {
-            "Authorization": f"Basic {token}",
-            "Content-Type": "application/json",
-            "Accept-Encoding": "gzip, deflate",
-            "User-Agent": user_agent,
-        }
-    )
+    headers = httpx.Headers({"Authorization": f"Basic {token}", "Content-Type": "application/json"})
     target = httpx.URL(url)
-    extensions = {"timeout": timeout.as_dict()}
+    where = f"{target.host}:{target.port or (443 if target.scheme == 'https' else 80)}"
 
-    async def send(body: bytes) -> httpx.Response:
-        request = httpx.Request("POST", target, content=body, headers=headers, extensions=extensions)
-        response = await transport.handle_async_request(request)
-        try:
-            await response.aread()
-        finally:
-            await response.aclose()
-        return response
-
-    def post(body: bytes) -> Awaitable[Answer]:
-        return _read(send(body))
+    async def post(body: bytes) -> Answer:
+        with anyio.move_on_after(deadline) as scope:
+            # auth=None: the Authorization header above is the only one (a caller's client auth
+            # must not replace it). The body is read whole and the connection released before
+            # this returns, so nothing is held while the engine backs off.
+            request = http.build_request("POST", target, content=body, headers=headers)
+            try:
+                response = await http.send(request, auth=None)
+            except Exception as exc:  # whatever a transport raises is a failed call, never a crash
+                return _failure(exc, where)
+            return parse_answer(response.status_code, response.content)
+        # Cut at the deadline. httpcore closes a connection left mid-exchange rather than pool it.
+        assert scope.cancelled_caught
+        return Answer(None, error=f"no complete answer from {where} within the {deadline:g} s deadline")
 
     return post
+
+
+def _failure(exc: Exception, where: str) -> Answer:
+    name = type(exc).__name__
+    detail = f"{name}: {exc}" if str(exc) else name
+    if _never_sent(exc):
+        return Answer(None, error=f"could not send to {where}: {detail}", sent=False)
+    if isinstance(exc, httpx.TimeoutException):
+        return Answer(None, error=f"no answer from {where} within the timeout ({detail})")
+    if isinstance(exc, httpx.DecodingError):  # e.g. a gzip body cut short: an answer we cannot read
+        return Answer(None, error=f"undecodable answer from {where}: {detail}")
+    # Reset, cut mid-answer, or an answer h11 refuses to read (RemoteProtocolError: bad status
+    # line, conflicting Content-Length, unknown Transfer-Encoding, oversized head); or anything
+    # else a caller's transport raised.
+    return Answer(None, error=f"network error talking to {where}: {detail}")
+
+
+#: Libraries whose exceptions an httpx "never sent" error may be raised from and still be
+#: believed: httpcore (httpx's own transport raises each where it says) and respx (a mock raises
+#: exactly what the test told it to).
+_TRUSTED_SOURCES = ("httpcore", "respx")
+
+
+def _never_sent(exc: Exception) -> bool:
+    """Whether ``exc`` proves the request never left. Another library's mapping of its own
+    errors onto httpx's is not believed: httpx-aiohttp reports a connection dropped after the
+    request went out as ``ConnectTimeout``."""
+    if not isinstance(exc, NOT_SENT_ERRORS):
+        return False
+    cause = exc.__cause__
+    return cause is None or type(cause).__module__.split(".")[0] in _TRUSTED_SOURCES

@@ -38,7 +38,7 @@ from ._constants import (
     MAX_CHUNK_SIZE,
     USER_AGENT,
 )
-from .api import Poster, client_poster, transport_poster
+from .api import Poster, poster
 from .backoff import RetryPolicy
 from .cache import CacheUse, ResultCache, check_cache, check_max_age, open_cache, scope_of
 from .endpoints import (
@@ -56,7 +56,6 @@ from .errors import ConfigurationError, JobAborted
 from .pacing import LOOP_CLOCK, Clock
 from .params import DEFAULT_INCLUDE_SUBDOMAINS, DEFAULT_RANK_SCALE, RankScale
 from .result import BulkResult, JobStats, Progress, TargetFailure
-from .transport import FastTransport, proxies_configured
 
 if TYPE_CHECKING:
     # Imported where used: a checkpoint needs sqlite3, an item model pydantic (~0.1 s).
@@ -169,6 +168,9 @@ def _check_base_url(base_url: str) -> str:
 
 
 def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
+    """Seconds: the deadline of a whole call (connect, send, wait, read), with a short connect
+    timeout of its own. An ``httpx.Timeout`` limits each phase as httpx does, and its ``read``
+    value is the whole call's deadline too (None: no deadline)."""
     if isinstance(timeout, httpx.Timeout):
         return timeout
     if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
@@ -182,7 +184,7 @@ def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
 class _Credentials:
     """Login and password; the password is in no repr, str or message."""
 
-    __slots__ = ("auth", "login", "password")
+    __slots__ = ("login", "password")
 
     def __init__(self, login: str | None, password: str | None) -> None:
         login = login if login is not None else os.environ.get(ENV_LOGIN)
@@ -194,7 +196,6 @@ class _Credentials:
             )
         self.login = login
         self.password = password
-        self.auth = httpx.BasicAuth(login, password)
 
     def __repr__(self) -> str:
         return f"<credentials login={self.login!r} password=***>"
@@ -267,11 +268,8 @@ class BulkClient:
         self._clock = clock
         self._timeout = timeout_
         self._owns_http = http_client is None
-        # The default transport is FastTransport (see transport.py and docs/benchmarks.md); with
-        # proxies configured in the environment, httpx's own, through a client that honours them.
-        if transport is None and http_client is None and not proxies_configured(os.environ):
-            transport = FastTransport(max_connections=max_concurrency)
-        self._transport = transport
+        # With no transport given, httpx builds its own (httpcore, h11) and, as it does only then,
+        # honours the environment: HTTPS_PROXY/ALL_PROXY/NO_PROXY, SSL_CERT_FILE/SSL_CERT_DIR.
         self._http = http_client or httpx.AsyncClient(
             transport=transport,
             timeout=timeout_,
@@ -283,16 +281,13 @@ class BulkClient:
         return f"<BulkClient {self.base_url} login={self._credentials.login!r}>"
 
     def _poster(self, url: str) -> Poster:
-        if self._transport is not None and self._owns_http:
-            return transport_poster(
-                self._transport,
-                url,
-                login=self._credentials.login,
-                password=self._credentials.password,
-                timeout=self._timeout,
-                user_agent=USER_AGENT,
-            )
-        return client_poster(self._http, url, self._credentials.auth)
+        return poster(
+            self._http,
+            url,
+            login=self._credentials.login,
+            password=self._credentials.password,
+            deadline=self._timeout.read,  # the whole call's deadline: see _timeout()
+        )
 
     async def __aenter__(self) -> BulkClient:
         return self

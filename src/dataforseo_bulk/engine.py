@@ -37,7 +37,7 @@ from .cache import CacheUse, saved_by
 from .chunks import Chunk, ChunkRef, cut_chunk, halves
 from .classify import Action, Decision, Kind, classify
 from .endpoints import Endpoint, ItemError
-from .errors import BudgetExceeded, FatalAnswer, FatalAPIError, JobAborted
+from .errors import APIUnreachable, BudgetExceeded, FatalAnswer, FatalAPIError, JobAborted
 from .pacing import LOOP_CLOCK, Clock, ConcurrencyMeter, Pacer, RateMeter
 from .result import FailureKind, JobStats, Progress, TargetFailure
 from .targets import InvalidTarget, normalize_batch
@@ -213,6 +213,7 @@ class Job(Generic[V]):
         self._local = _ChunkWork[V]()
         self._tally = _Tally()
         self._abort: JobAborted | None = None
+        self._reached = False  # some call of this job has connected to the API
         self._task_group: TaskGroup | None = None
         self._started = 0.0
 
@@ -524,6 +525,15 @@ class Job(Generic[V]):
                     answer = await self._post(body)
             finally:
                 self._account(worst_case, answer, work, sent=sent)
+            if answer.sent:
+                self._reached = True
+            elif not self._reached and (attempt > 1 or attempt > policy.max_retries):
+                # Nothing of this job ever connected, and neither did this chunk's retry: the
+                # API is out of reach (wrong host, no network). Stop now rather than retry every
+                # chunk. Calls in flight are let finish: one that does connect is paid for as usual.
+                log.info("cannot reach the API (%s); stopping the job", answer.error)  # raised below
+                self._stop(APIUnreachable(answer.error or "no connection"), cancel=False)
+                raise _Stopped
             decision = classify(answer, n_targets=len(part.targets))
             self._react(decision)
             if decision.kind is Kind.FATAL:
@@ -550,7 +560,8 @@ class Job(Generic[V]):
             await self._clock.sleep(wait)
 
     def _account(self, worst_case: float, answer: Answer | None, work: _ChunkWork[V], *, sent: bool) -> None:
-        if not sent:  # cancelled while waiting for its slot: never went out, costs nothing
+        if not sent or (answer is not None and not answer.sent):
+            # Cancelled while waiting for its slot, or never connected: never went out, costs nothing.
             self._budget.settle(worst_case, 0.0)
             return
         charged = answer.cost if answer is not None and answer.cost_known else None

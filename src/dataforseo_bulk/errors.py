@@ -8,7 +8,8 @@
     │   └── FatalAPIError         no further call can succeed (40100 auth, 40200/40210 money, 40201 ...)
     └── JobAborted                the job stopped early; ``.result`` holds everything already paid for
         ├── FatalAnswer           stopped by a FatalAPIError (``.error``)
-        └── BudgetExceeded        the next call could have taken spending past ``max_cost``
+        ├── BudgetExceeded        the next call could have taken spending past ``max_cost``
+        └── APIUnreachable        no call of the job could connect (refused, DNS, timeout); nothing billed
 
 Transient and permanent answers never raise: they are retried, or their targets land in
 ``result.failed`` as a ``TargetFailure`` with the code, the API's message and the chunk.
@@ -102,5 +103,21 @@ class BudgetExceeded(JobAborted):
             f"budget reached: ${spent:.5f} spent or held by calls in flight, of max_cost=${max_cost:.5f}; "
             f"the next call could cost "
             f"up to ${next_call:.5f}. Raise max_cost to go on.",
+            result=result,
+        )
+
+
+class APIUnreachable(JobAborted):
+    """No call of the job ever connected, and a chunk's retry failed to connect too.
+
+    ``error`` is the network error (it names the host). Nothing was sent, so nothing was
+    billed; a connection lost later in a job that has been reaching the API is retried instead.
+    """
+
+    def __init__(self, error: str, *, result: Any = None) -> None:
+        self.error = error
+        super().__init__(
+            f"no call reached the API, nothing was sent or billed: {error}. "
+            "Check base_url, the network and any proxy settings (HTTPS_PROXY, ...)",
             result=result,
         )

@@ -13,6 +13,7 @@ of ``json.dumps``. Importing it costs ~30 ms, so the first call imports it, not
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,10 @@ class Answer:
     cost: float | None = None  # USD as reported; None when the answer did not say (or said nonsense)
     items: list[dict[str, Any]] | None = None
     error: str | None = None
+    #: The task's ``result`` was ``null`` or ``[]``: with 20000, the API's "no data" for the call.
+    result_empty: bool = False
+    #: The ``Retry-After`` header as sent (a proxy's 429/503 may say how long to wait).
+    retry_after: str | None = None
 
     @property
     def code(self) -> int | None:
@@ -55,8 +60,13 @@ def encode_task(targets: list[str], tag: str, params: dict[str, Any]) -> bytes:
     return pydantic_core.to_json([task])
 
 
-def parse_answer(http_status: int, content: bytes) -> Answer:
+def parse_answer(http_status: int, content: bytes, *, retry_after: str | None = None) -> Answer:
     """Read an answer body; anything unreadable becomes an ``Answer`` with ``error`` set."""
+    answer = _parse_body(http_status, content)
+    return answer if retry_after is None else dataclasses.replace(answer, retry_after=retry_after)
+
+
+def _parse_body(http_status: int, content: bytes) -> Answer:
     import pydantic_core  # lazy: see the module docstring
 
     try:
@@ -82,6 +92,7 @@ def parse_answer(http_status: int, content: bytes) -> Answer:
         task_message=_text(task.get("status_message")) if task is not None else "",
         cost=_cost(envelope, task),
         items=_items(task) if task is not None else None,
+        result_empty=task is not None and "result" in task and task["result"] in (None, []),
     )
 
 

@@ -35,7 +35,8 @@ async def _read(send: Awaitable[httpx.Response]) -> Answer:
     except httpx.DecodingError as exc:  # e.g. a gzip body cut short: an answer we cannot read
         return Answer(None, error=f"undecodable answer: {exc}")
     # The body has been read and the connection released: nothing is held while we back off.
-    return parse_answer(response.status_code, response.content)
+    retry_after = response.headers.get("retry-after")  # a proxy's 429/503 may say how long to wait
+    return parse_answer(response.status_code, response.content, retry_after=retry_after)
 
 
 def client_poster(http: httpx.AsyncClient, url: str, auth: httpx.Auth) -> Poster:

@@ -292,8 +292,9 @@ class BulkClient:
         checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-    ) -> BulkResult[int]:
-        """Live backlink count of every target: ``result[target] -> int``; see ``result.failed``."""
+    ) -> BulkResult[int | None]:
+        """Live backlink count of every target: ``result[target] -> int`` (``None``: the API has no
+        data for it); see ``result.failed``."""
         return await self.run(
             BULK_BACKLINKS, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
         )
@@ -306,7 +307,7 @@ class BulkClient:
         checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-    ) -> BulkResult[int]:
+    ) -> BulkResult[int | None]:
         """Rank of every target: ``result[target] -> int``, 0–1000 (0–100 with
         ``rank_scale="one_hundred"``)."""
         params = BULK_RANKS.check_params({"rank_scale": rank_scale})
@@ -326,7 +327,7 @@ class BulkClient:
         checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-    ) -> BulkResult[int]:
+    ) -> BulkResult[int | None]:
         """Spam score of every target: ``result[target] -> int`` from 0 to 100."""
         return await self.run(
             BULK_SPAM_SCORE, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
@@ -460,7 +461,7 @@ class BulkClient:
         checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-    ) -> AbstractAsyncContextManager[OutcomeStream[int]]: ...
+    ) -> AbstractAsyncContextManager[OutcomeStream[int | None]]: ...
 
     @overload
     def stream(

@@ -118,7 +118,9 @@ class RetryDetails:
 
 
 #: Failures a rerun would only repeat; the others (aborted, retries exhausted) are tried again.
-_FINISHED_FAILURES = frozenset({FailureKind.PERMANENT, FailureKind.MISSING, FailureKind.BAD_ITEM})
+_FINISHED_FAILURES = frozenset(
+    {FailureKind.PERMANENT, FailureKind.MISSING, FailureKind.BAD_ITEM, FailureKind.NO_DATA}
+)
 
 
 class _Pending:
@@ -457,7 +459,9 @@ class Job(Generic[V]):
                     else FailureKind.PERMANENT
                 )
                 reason = decision.message or "no message"
-                if kind is FailureKind.RETRIES_EXHAUSTED:
+                if decision.action is Action.NO_DATA:  # an answer, paid for: never bought again
+                    kind, reason = FailureKind.NO_DATA, f"{reason}, also when asked again"
+                elif kind is FailureKind.RETRIES_EXHAUSTED:
                     reason = f"gave up after {self._settings.retry.max_retries + 1} attempts: {reason}"
                 failure = TargetFailure(kind, reason, decision.code, answer.http_status, part.ref)
                 work.failed.update(dict.fromkeys(part.targets, failure))
@@ -468,6 +472,7 @@ class Job(Generic[V]):
         worst_case = call_cost(len(part.targets))
         policy = self._settings.retry
         attempt = 0
+        empty_results = 0
         while True:
             attempt += 1
             if self._abort is not None:
@@ -503,6 +508,10 @@ class Job(Generic[V]):
                 log.error("%s; stopping the job", error)
                 self._stop(FatalAnswer(error), cancel=True)
                 raise _Stopped
+            if decision.action is Action.NO_DATA:
+                empty_results += 1  # "no data" once may be a hiccup; twice is the answer
+                if empty_results > 1 or policy.max_retries == 0:
+                    return answer, decision
             if decision.kind is not Kind.TRANSIENT or attempt > policy.max_retries:
                 return answer, decision
             wait = policy.wait(attempt)

@@ -85,7 +85,8 @@ class Recording(httpx.AsyncBaseTransport):
         self.tasks: list[dict[str, Any]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.tasks.append(json.loads(await request.aread())[0])
+        if request.method == "POST":  # not the account read (GET user_data) as a job starts
+            self.tasks.append(json.loads(await request.aread())[0])
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import os
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sized
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +58,7 @@ from .transport import FastTransport, proxies_configured
 
 if TYPE_CHECKING:
     # Imported where used: a checkpoint needs sqlite3, an item model pydantic (~0.1 s).
+    from .account import Account
     from .checkpoint import Checkpoint
     from .items import (
         NewLostBacklinksItem,
@@ -160,6 +161,10 @@ def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     return httpx.Timeout(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, float(timeout)))
 
 
+def _exists(path: str | Path | None) -> bool:
+    return path is not None and Path(path).exists()
+
+
 class _Credentials:
     """Login and password; the password is in no repr, str or message."""
 
@@ -223,7 +228,14 @@ class BulkClient:
         on_retry: Callable[[RetryDetails], None] | None = None,
         retry_policy: RetryPolicy | None = None,
         clock: Clock = LOOP_CLOCK,
+        check_balance: bool = True,
     ) -> None:
+        if not isinstance(check_balance, bool):
+            raise ConfigurationError(
+                f"check_balance={check_balance!r}: give True (read the balance as a job starts, "
+                "free) or False (credentials without access to it, or no cap wanted)"
+            )
+        self._check_balance = check_balance
         self._options = _validate(
             rate_limit=rate_limit,
             rate_period=rate_period,
@@ -283,6 +295,29 @@ class BulkClient:
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
+
+    async def account(self) -> Account:
+        """The account behind the credentials (login, balance, rate limit), from the free
+        ``GET /v3/appendix/user_data``. Raises :class:`APIError` if it cannot be read."""
+        from .account import read_account
+
+        return await read_account(self._http, self.base_url, self._credentials.auth)
+
+    async def _balance(
+        self, endpoint: Endpoint[Any], targets: Targets, checkpoint: str | Path | None
+    ) -> float | None:
+        """The balance the job may spend (``None``: not checked); refuses a sized input that
+        could cost more (not when resuming a checkpoint: what it holds costs nothing)."""
+        if not self._check_balance:
+            return None
+        from .account import balance_at_start
+
+        sized = isinstance(targets, Sized) and not _exists(checkpoint)
+        return await balance_at_start(
+            self.account,
+            n_targets=len(targets) if sized else None,  # type: ignore[arg-type]
+            chunk_size=min(self._options.chunk_size, endpoint.max_targets),
+        )
 
     # --- endpoints -------------------------------------------------------------------
     async def bulk_backlinks(
@@ -440,10 +475,12 @@ class BulkClient:
             failed.update(outcome.failed)
 
         params = endpoint.check_params(params)  # before any file is made or call sent
+        balance = await self._balance(endpoint, targets, checkpoint)
         with self._store(endpoint, params, checkpoint) as store:
             job = self.job(
                 endpoint, merge, params=params, store=store, max_cost=max_cost, on_progress=on_progress
             )
+            job.cap_at_balance(balance)
             try:
                 stats = await job.run(targets)
             except JobAborted as exc:
@@ -517,6 +554,7 @@ class BulkClient:
                 await send.send(outcome)
 
         params = endpoint.check_params(params)  # before any file is made or call sent
+        balance = await self._balance(endpoint, targets, checkpoint)
         with self._store(endpoint, params, checkpoint) as store:
             job = self.job(
                 endpoint,
@@ -527,6 +565,7 @@ class BulkClient:
                 on_progress=on_progress,
                 streaming=True,
             )
+            job.cap_at_balance(balance)
 
             async def produce() -> None:
                 async with send:

@@ -36,7 +36,7 @@ from .budget import Budget, call_cost
 from .chunks import Chunk, ChunkRef, cut_chunk, halves
 from .classify import Action, Decision, Kind, classify
 from .endpoints import Endpoint, ItemError
-from .errors import BudgetExceeded, FatalAnswer, FatalAPIError, JobAborted
+from .errors import BalanceExhausted, BudgetExceeded, FatalAnswer, FatalAPIError, JobAborted
 from .pacing import LOOP_CLOCK, Clock, ConcurrencyMeter, Pacer, RateMeter
 from .result import FailureKind, JobStats, Progress, TargetFailure
 from .targets import InvalidTarget, normalize_batch
@@ -118,6 +118,8 @@ class RetryDetails:
 
 
 #: Failures a rerun would only repeat; the others (aborted, retries exhausted) are tried again.
+#: Fatal codes that mean the money ran out (40200 Payment Required, 40210 Insufficient funds).
+_OUT_OF_FUNDS = frozenset({40200, 40210})
 _FINISHED_FAILURES = frozenset(
     {FailureKind.PERMANENT, FailureKind.MISSING, FailureKind.BAD_ITEM, FailureKind.NO_DATA}
 )
@@ -216,6 +218,10 @@ class Job(Generic[V]):
     @property
     def pacer(self) -> Pacer:
         return self._pacer
+
+    def cap_at_balance(self, balance: float | None) -> None:
+        """Never let the job's spending pass ``balance`` (the account's, read as it starts)."""
+        self._budget.balance = balance
 
     # --- the run ---------------------------------------------------------------------
     async def run(self, targets: Targets) -> JobStats:
@@ -478,19 +484,14 @@ class Job(Generic[V]):
             if self._abort is not None:
                 raise _Stopped
             if not self._budget.reserve(worst_case):
-                self._stop(
-                    BudgetExceeded(
-                        max_cost=self._settings.max_cost or 0.0,
-                        spent=self._budget.spent + self._budget.reserved,
-                        next_call=worst_case,
-                    ),
-                    cancel=False,
-                )
+                self._stop(self._over_budget(worst_case), cancel=False)
                 raise _Stopped
             answer: Answer | None = None
             sent = False
             try:
                 async with self._pacer.slot():
+                    if isinstance(self._abort, FatalAnswer):  # out of funds while this call waited
+                        raise _Stopped  # (a call reserved within a budget cap may still go)
                     sent = True  # from here on the call may reach the API (and be billed)
                     answer = await self._post(body)
             finally:
@@ -506,7 +507,10 @@ class Job(Generic[V]):
                     attempt=attempt,
                 )
                 log.error("%s; stopping the job", error)
-                self._stop(FatalAnswer(error), cancel=True)
+                # Out of money: the calls in flight were accepted and will be billed, so their
+                # answers are awaited and kept. Any other fatal answer: they would fail alike.
+                out_of_funds = decision.code in _OUT_OF_FUNDS or answer.http_status == 402
+                self._stop(FatalAnswer(error), cancel=not out_of_funds)
                 raise _Stopped
             if decision.action is Action.NO_DATA:
                 empty_results += 1  # "no data" once may be a hiccup; twice is the answer
@@ -523,6 +527,13 @@ class Job(Generic[V]):
             if self._on_retry is not None:
                 self._on_retry(details)
             await self._clock.sleep(wait)
+
+    def _over_budget(self, worst_case: float) -> JobAborted:
+        budget = self._budget
+        spent = budget.spent + budget.reserved
+        if budget.balance is not None and budget.would_pass(budget.balance, worst_case):
+            return BalanceExhausted(balance=budget.balance, spent=spent, next_call=worst_case)
+        return BudgetExceeded(max_cost=self._settings.max_cost or 0.0, spent=spent, next_call=worst_case)
 
     def _account(self, worst_case: float, answer: Answer | None, work: _ChunkWork[V], *, sent: bool) -> None:
         if not sent:  # cancelled while waiting for its slot: never went out, costs nothing

@@ -48,6 +48,7 @@ from ..errors import ConfigurationError, JobAborted
 from ..params import DEFAULT_RANK_SCALE, check_date_from, check_rank_scale
 from ..result import JobStats
 from ..targets import InvalidTarget, normalize_target
+from .account import add_account_command, add_balance_option, dry_run_account, refusal, show_account
 from .inputs import count_targets, open_input, read_targets
 from .outputs import Writer, open_output
 from .progress import ProgressDisplay
@@ -209,6 +210,7 @@ def _add_job_options(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="no calls: count targets, calls, cost and time"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    add_balance_option(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -228,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("-o", "--output", help="where to write the results (default: a temporary file)")
     demo.add_argument("--latency-ms", type=float, default=40.0, help="emulated latency per call")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
+    add_account_command(commands)
     emulate = commands.add_parser("emulate", help="run the DataForSEO emulator on loopback")
     from ..emulator import build_parser as emulator_parser
 
@@ -244,6 +247,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             return anyio.run(_demo, args)
+        if args.command == "account":
+            return show_account(args)
         if args.dry_run:
             return _dry_run(args)
         return anyio.run(_run_job_command, args)
@@ -263,6 +268,7 @@ def _client(args: argparse.Namespace, base_url: str | None = None) -> BulkClient
         "max_concurrency": args.concurrency,
         "chunk_size": args.chunk_size,
         "max_cost": args.max_cost,
+        "check_balance": args.check_balance,
     }
     url = base_url or (SANDBOX_URL if args.sandbox else args.base_url)
     if url:
@@ -275,6 +281,12 @@ async def _run_job_command(args: argparse.Namespace) -> int:
     client = _client(args)  # validates every knob and the credentials before any reading or call
     params = job.endpoint.check_params(job.params(args))
     total = None if args.quiet else count_targets(args.input, args.column)
+    if args.check_balance:  # a file's size is known: refuse a job the balance cannot pay for
+        counted = total if total is not None else count_targets(args.input, args.column)
+        refused = await refusal(client, counted, min(args.chunk_size, job.endpoint.max_targets))
+        if refused is not None:
+            print(f"dataforseo-bulk: {refused}", file=sys.stderr)
+            return EXIT_ABORTED
     with (
         open_input(args.input) as handle,
         open_output(args.output, args.format, columns=job.endpoint.columns) as writer,
@@ -389,6 +401,7 @@ def _dry_run(args: argparse.Namespace) -> int:
         f"  time      at least {shortest:.1f} s at {limit}/{period:g}s (more if latency binds at "
         f"{args.concurrency} in flight)"
     )
+    print(dry_run_account(args, calls * COST_PER_CALL_USD + valid * COST_PER_TARGET_USD))
     return EXIT_OK
 
 

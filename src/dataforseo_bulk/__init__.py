@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._constants import DEFAULT_BASE_URL, SANDBOX_URL
+from .account import Account
 from .backoff import RetryPolicy
 from .budget import estimate_cost
 from .chunks import ChunkRef
@@ -30,6 +31,7 @@ from .endpoints import (
 from .engine import ChunkOutcome, RetryDetails
 from .errors import (
     APIError,
+    BalanceExhausted,
     BudgetExceeded,
     ConfigurationError,
     DataForSEOBulkError,
@@ -79,6 +81,8 @@ __all__ = [
     "ENDPOINTS",
     "SANDBOX_URL",
     "APIError",
+    "Account",
+    "BalanceExhausted",
     "BudgetExceeded",
     "BulkClient",
     "BulkResult",

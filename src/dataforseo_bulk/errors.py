@@ -131,8 +131,8 @@ class BalanceExhausted(JobAborted):
         self.estimate = estimate
         if estimate is not None:
             message = (
-                f"not started: the job is estimated at up to ${estimate:.4f} and the account's balance "
-                f"is ${balance:.4f}. Add funds, split the input, or pass check_balance=False "
+                f"not started: the job is estimated at up to ${estimate:.5f} and the account's balance "
+                f"is ${balance:.5f}. Add funds, split the input, or pass check_balance=False "
                 "(--no-balance-check)."
             )
         else:

@@ -64,7 +64,9 @@ HTTP_CLASSES: dict[int, Kind] = {
     504: Kind.TRANSIENT,
 }
 
-_ACTIONS = {40202: Action.PAUSE, 40209: Action.SHRINK, 429: Action.PAUSE}
+# A 429 (from a proxy: the API itself signals 40202) is waited out as its Retry-After asks
+# (backoff.wait_before_retry), not with 40202's pause of unknown length.
+_ACTIONS = {40202: Action.PAUSE, 40209: Action.SHRINK}
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ value, a failure with its reason, or (when the job stopped early) an ``aborted``
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import inspect
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
@@ -31,7 +32,7 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 from ._constants import MAX_SPLIT_CALLS_PER_CHUNK, MISSING_TARGET_RETRIES, RATE_LIMITED_PAUSE_FRACTION
 from .answer import Answer, encode_task
 from .api import Poster
-from .backoff import RetryPolicy
+from .backoff import RetryPolicy, wait_before_retry
 from .budget import Budget, call_cost
 from .chunks import Chunk, ChunkRef, cut_chunk, halves
 from .classify import Action, Decision, Kind, classify
@@ -518,7 +519,18 @@ class Job(Generic[V]):
                     return answer, decision
             if decision.kind is not Kind.TRANSIENT or attempt > policy.max_retries:
                 return answer, decision
-            wait = policy.wait(attempt)
+            hold = wait_before_retry(
+                policy,
+                attempt,
+                code=decision.code,
+                http_status=answer.http_status,
+                retry_after=answer.retry_after,
+                now=dt.datetime.now(dt.UTC),
+            )
+            if hold.pause_all > 0:  # a proxy's 429 said how long: every call waits that long
+                log.warning("HTTP 429 asked for %.1fs: pausing all calls", hold.pause_all)
+                self._pacer.rate.pause(hold.pause_all)
+            wait = hold.seconds
             self._tally.retries += 1
             details = RetryDetails(
                 part.ref, attempt, decision.code, answer.http_status, decision.message, wait

@@ -52,6 +52,7 @@ from .account import add_account_command, add_balance_option, dry_run_account, r
 from .inputs import count_targets, open_input, read_targets
 from .outputs import Writer, open_output
 from .progress import ProgressDisplay
+from .waits import announce_long_waits
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_ABORTED = 0, 1, 2
 
@@ -269,6 +270,7 @@ def _client(args: argparse.Namespace, base_url: str | None = None) -> BulkClient
         "chunk_size": args.chunk_size,
         "max_cost": args.max_cost,
         "check_balance": args.check_balance,
+        "on_retry": announce_long_waits(),
     }
     url = base_url or (SANDBOX_URL if args.sandbox else args.base_url)
     if url:

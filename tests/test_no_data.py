@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, envelope, mockable_transport, ok, scripted
-from dataforseo_bulk import BulkClient, FailureKind, RetryPolicy
+from dataforseo_bulk import BULK_PAGES_SUMMARY, BulkClient, FailureKind, RetryPolicy
+from dataforseo_bulk.emulator import EmulatorConfig, asgi_transport, create_app
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
 
@@ -79,3 +80,14 @@ async def test_an_empty_result_then_data_is_the_data(api: FakeAPI) -> None:
     async with client() as c:
         result = await c.bulk_backlinks(["a.com"])
     assert dict(result) == {"a.com": backlinks_of("a.com")} and len(api.calls) == 2
+
+
+async def test_pages_summary_outcomes_carry_the_apis_total_count() -> None:
+    app = create_app(EmulatorConfig())
+    targets = ["a.com", "b.com", "https://a.com/page"]
+    async with (
+        BulkClient("emulator", "emulator-password", transport=asgi_transport(app)) as c,
+        c.stream(targets, endpoint=BULK_PAGES_SUMMARY) as outcomes,
+    ):
+        counted = [outcome.total_count async for outcome in outcomes if outcome.chunk is not None]
+    assert counted == [3]

@@ -35,6 +35,8 @@ class Answer:
     result_empty: bool = False
     #: The ``Retry-After`` header as sent (a proxy's 429/503 may say how long to wait).
     retry_after: str | None = None
+    #: The result's ``total_count`` (``bulk_pages_summary``), if it carried a whole number.
+    total_count: int | None = None
 
     @property
     def code(self) -> int | None:
@@ -93,6 +95,7 @@ def _parse_body(http_status: int, content: bytes) -> Answer:
         cost=_cost(envelope, task),
         items=_items(task) if task is not None else None,
         result_empty=task is not None and "result" in task and task["result"] in (None, []),
+        total_count=_total_count(task),
     )
 
 
@@ -113,6 +116,15 @@ def _cost(envelope: dict[str, Any], task: dict[str, Any] | None) -> float | None
         cost = source.get("cost")
         if isinstance(cost, int | float) and not isinstance(cost, bool) and math.isfinite(cost) and cost >= 0:
             return float(cost)
+    return None
+
+
+def _total_count(task: dict[str, Any] | None) -> int | None:
+    result = task.get("result") if task is not None else None
+    if isinstance(result, list) and result and isinstance(result[0], dict):
+        count = result[0].get("total_count")
+        if type(count) is int and count >= 0:
+            return count
     return None
 
 

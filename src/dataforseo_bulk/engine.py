@@ -104,6 +104,9 @@ class ChunkOutcome(Generic[V]):
     failed: dict[str, TargetFailure]
     cost_usd: float = 0.0
     calls: int = 0
+    #: The API's ``total_count`` summed over the chunk's answers (``bulk_pages_summary`` reports
+    #: how many of the targets its database holds); ``None`` when no answer carried one.
+    total_count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,7 @@ class _ChunkWork(Generic[V]):
     failed: dict[str, TargetFailure] = field(default_factory=dict)
     cost: float = 0.0
     calls: int = 0
+    total_count: int | None = None
 
 
 class Job(Generic[V]):
@@ -442,6 +446,8 @@ class Job(Generic[V]):
             part, missing_round = todo.pop()
             answer, decision = await self._attempts(part, work)
             if decision.kind is Kind.OK:
+                if answer.total_count is not None:
+                    work.total_count = (work.total_count or 0) + answer.total_count
                 missing = self._match(part, answer.items or [], work)
                 if not missing:
                     continue
@@ -644,7 +650,7 @@ class Job(Generic[V]):
             self._store.save(ref, work.items, finished, work.cost, work.calls, not_given=not_given)
         values: dict[str, V] = self._resolve(work.values)
         failed: dict[str, TargetFailure] = self._resolve(work.failed)
-        await self._publish(ChunkOutcome(ref, values, failed, work.cost, work.calls))
+        await self._publish(ChunkOutcome(ref, values, failed, work.cost, work.calls, work.total_count))
 
     def _resolve(self, answers: dict[str, A]) -> dict[str, A]:
         """Record each target's answer; return it keyed by every spelling that asked for it."""

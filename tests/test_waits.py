@@ -7,11 +7,21 @@ import datetime as dt
 from email.utils import format_datetime
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
-from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, mockable_transport, ok, task_error
-from dataforseo_bulk import BulkClient, RetryDetails, RetryPolicy
+from conftest import (
+    LOGIN,
+    PASSWORD,
+    FakeAPI,
+    backlinks_of,
+    envelope_error,
+    mockable_transport,
+    ok,
+    task_error,
+)
+from dataforseo_bulk import BulkClient, FailureKind, FatalAnswer, RetryDetails, RetryPolicy
 from dataforseo_bulk.backoff import Wait, parse_retry_after, wait_before_retry
 from dataforseo_bulk.cli.waits import describe_wait
 from dataforseo_bulk.errors import ConfigurationError
@@ -146,3 +156,22 @@ async def test_50303_is_retried_after_minutes_and_the_hook_sees_the_wait(api: Fa
     assert result["a.com"] == backlinks_of("a.com")
     assert [d.code for d in seen] == [50303] and 52.5 <= seen[0].wait <= 60.0
     assert api.calls[1].at - api.calls[0].at >= 52.5
+
+
+@pytest.mark.looptime
+@pytest.mark.usefixtures("mocked")
+async def test_a_stop_ends_a_long_wait_instead_of_sitting_it_out(api: FakeAPI) -> None:
+    async def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if targets == ["a.com"]:
+            return task_error(50303, "Update in progress. Please try after a few minutes.")
+        await anyio.sleep(1.0)  # b.com: out of money, while a.com waits its minutes
+        return envelope_error(40210, "Insufficient funds.")
+
+    api.respond = respond
+    async with client(chunk_size=1, max_concurrency=2) as c:
+        with pytest.raises(FatalAnswer) as caught:
+            await c.bulk_backlinks(["a.com", "b.com"])
+    result = caught.value.result
+    assert len(api.calls) == 2  # a.com was not asked again
+    assert result.failed["a.com"].kind is FailureKind.ABORTED
+    assert result.stats.elapsed < 5  # not the 52.5-60 s of a.com's wait

@@ -121,9 +121,9 @@ class RetryDetails:
     wait: float
 
 
-#: Failures a rerun would only repeat; the others (aborted, retries exhausted) are tried again.
 #: Fatal codes that mean the money ran out (40200 Payment Required, 40210 Insufficient funds).
 _OUT_OF_FUNDS = frozenset({40200, 40210})
+#: Failures a rerun would only repeat; the others (aborted, retries exhausted) are tried again.
 _FINISHED_FAILURES = frozenset(
     {FailureKind.PERMANENT, FailureKind.MISSING, FailureKind.BAD_ITEM, FailureKind.NO_DATA}
 )
@@ -219,6 +219,9 @@ class Job(Generic[V]):
         self._abort: JobAborted | None = None
         self._task_group: TaskGroup | None = None
         self._started = 0.0
+        # Retry waits in progress (50303 waits minutes): a stop that lets calls in flight finish
+        # ends these at once, so the job does not sit out a wait it will never use.
+        self._waits: set[anyio.CancelScope] = set()
 
     @property
     def pacer(self) -> Pacer:
@@ -544,7 +547,12 @@ class Job(Generic[V]):
             log.info("retrying %s in %.2fs after %s: %s", part.ref, wait, decision.code, decision.message)
             if self._on_retry is not None:
                 self._on_retry(details)
-            await self._clock.sleep(wait)
+            with anyio.CancelScope() as waiting:
+                self._waits.add(waiting)
+                try:
+                    await self._clock.sleep(wait)
+                finally:
+                    self._waits.discard(waiting)
 
     def _over_budget(self, worst_case: float) -> JobAborted:
         budget = self._budget
@@ -737,6 +745,8 @@ class Job(Generic[V]):
     def _stop(self, reason: JobAborted, *, cancel: bool) -> None:
         if self._abort is None:
             self._abort = reason
+        for waiting in self._waits:
+            waiting.cancel()
         if cancel and self._task_group is not None:
             # A fatal answer: every call still in flight would fail the same way.
             self._task_group.cancel_scope.cancel()

@@ -121,8 +121,9 @@ class RetryDetails:
     wait: float
 
 
-#: Fatal codes that mean the money ran out (40200 Payment Required, 40210 Insufficient funds).
-_OUT_OF_FUNDS = frozenset({40200, 40210})
+#: Fatal codes that mean the money ran out (40200 Payment Required, 40203 the dashboard's daily
+#: cost limit, 40210 Insufficient funds): the calls already accepted are still answered and billed.
+_OUT_OF_FUNDS = frozenset({40200, 40203, 40210})
 #: Failures a rerun would only repeat; the others (aborted, retries exhausted) are tried again.
 _FINISHED_FAILURES = frozenset(
     {FailureKind.PERMANENT, FailureKind.MISSING, FailureKind.BAD_ITEM, FailureKind.NO_DATA}

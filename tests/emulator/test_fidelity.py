@@ -14,6 +14,7 @@ from dataforseo_bulk.emulator import ENDPOINTS, EmulatorConfig
 from .helpers import emulator_client, path_of
 
 models = pytest.importorskip("dataforseo_client.models")
+api_client = pytest.importorskip("dataforseo_client.api_client")
 
 RESPONSE_MODELS = {
     "bulk_backlinks": "BacklinksBulkBacklinksLiveResponseInfo",
@@ -75,3 +76,19 @@ async def test_the_user_data_answer_parses_into_the_official_model_with_nothing_
     assert result.login == "emulator"
     assert result.money.balance == 12.5
     assert result.rates.limits.minute.backlinks.bulk_backlinks.live == 2000.0
+
+
+REQUEST_MODELS = {name: model.replace("ResponseInfo", "RequestInfo") for name, model in RESPONSE_MODELS.items()}
+
+
+@pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))
+async def test_the_emulator_takes_the_body_the_official_client_sends(endpoint: str) -> None:
+    # The official client sends every optional field it was not given as JSON null.
+    task = getattr(models, REQUEST_MODELS[endpoint])(targets=TARGETS)
+    body = api_client.ApiClient().sanitize_for_serialization([task])
+    assert None in body[0].values()
+    async with emulator_client() as client:
+        response = await client.post(path_of(endpoint), json=body)
+    answer = response.json()
+    assert answer["tasks"][0]["status_code"] == 20000, answer["tasks"][0]["status_message"]
+    assert answer["tasks"][0]["result"][0]["items_count"] == len(TARGETS)

@@ -78,7 +78,7 @@ async def test_the_user_data_answer_parses_into_the_official_model_with_nothing_
     assert result.rates.limits.minute.backlinks.bulk_backlinks.live == 2000.0
 
 
-REQUEST_MODELS = {name: model.replace("ResponseInfo", "RequestInfo") for name, model in RESPONSE_MODELS.items()}
+REQUEST_MODELS = {name: model.replace("Response", "Request") for name, model in RESPONSE_MODELS.items()}
 
 
 @pytest.mark.parametrize("endpoint", sorted(ENDPOINTS))

@@ -23,6 +23,7 @@ from dataforseo_bulk import (
     RetryPolicy,
 )
 from dataforseo_bulk.account import parse_account, parse_user_data
+from dataforseo_bulk.budget import Budget
 from dataforseo_bulk.emulator import EmulatorConfig, asgi_transport, create_app
 from dataforseo_bulk.emulator.user_data import user_data_result
 
@@ -174,3 +175,28 @@ async def test_http_402_stops_dispatching_but_keeps_the_answers_in_flight(api: F
     answered_calls = [call for index, call in enumerate(api.calls) if index != 1]
     assert len(api.calls) == 3
     assert dict(result) == {t: backlinks_of(t) for call in answered_calls for t in call.targets}
+
+
+@pytest.mark.parametrize(
+    ("max_cost", "balance", "spent", "reserved", "next_call", "fits", "passes_balance"),
+    [
+        (None, None, 100.0, 0.0, 0.05, True, False),  # no cap at all
+        (None, 1.0, 0.9, 0.05, 0.05, True, False),  # exactly the balance
+        (None, 1.0, 0.9, 0.05, 0.06, False, True),  # calls in flight count as spent
+        (0.5, 1.0, 0.45, 0.0, 0.06, False, False),  # max_cost is the lower cap
+        (2.0, 1.0, 0.98, 0.0, 0.05, False, True),  # the balance is the lower cap
+    ],
+)
+def test_the_budget_keeps_under_both_caps(
+    max_cost: float | None,
+    balance: float | None,
+    spent: float,
+    reserved: float,
+    next_call: float,
+    fits: bool,
+    passes_balance: bool,
+) -> None:
+    budget = Budget(max_cost, balance)
+    budget.spent, budget.reserved = spent, reserved
+    assert budget.would_pass(balance, next_call) is passes_balance
+    assert budget.reserve(next_call) is fits

@@ -15,6 +15,7 @@ import respx
 
 BASE_URL = "https://api.dataforseo.com"
 URL = f"{BASE_URL}/v3/backlinks/bulk_backlinks/live"
+USER_DATA_URL = f"{BASE_URL}/v3/appendix/user_data"
 LOGIN = "user@example.com"
 PASSWORD = "s3cr3t-API-pa55word"
 
@@ -96,6 +97,8 @@ class FakeAPI:
     calls: list[Call] = field(default_factory=list)
     in_flight: int = 0
     peak_in_flight: int = 0
+    #: What GET /v3/appendix/user_data reports as the balance (the job reads it as it starts).
+    balance: float = 1_000_000.0
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         tasks = json.loads(request.content)
@@ -130,7 +133,16 @@ def api() -> FakeAPI:
 def mocked(api: FakeAPI) -> respx.MockRouter:
     with respx.mock(assert_all_called=False) as router:
         router.post(URL).mock(side_effect=api)
+        router.get(USER_DATA_URL).mock(side_effect=lambda request: user_data(api.balance))
         yield router
+
+
+def user_data(balance: float) -> httpx.Response:
+    """A user_data answer in the vendor's layout (only the fields the client reads)."""
+    result = {"login": LOGIN, "money": {"total": balance, "balance": balance}, "rates": {"limits": {}}}
+    task = {"id": "t", "status_code": 20000, "status_message": "Ok.", "cost": 0, "result": [result]}
+    body = {"status_code": 20000, "status_message": "Ok.", "cost": 0, "tasks": [task]}
+    return httpx.Response(200, json=body)
 
 
 def scripted(*steps: Callable[[list[str]], httpx.Response]) -> Responder:

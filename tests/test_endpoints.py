@@ -85,7 +85,8 @@ class Recording(httpx.AsyncBaseTransport):
         self.tasks: list[dict[str, Any]] = []
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.tasks.append(json.loads(await request.aread())[0])
+        if request.method == "POST":  # not the account read (GET user_data) as a job starts
+            self.tasks.append(json.loads(await request.aread())[0])
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -352,8 +353,35 @@ def test_an_item_of_the_wrong_shape_is_an_item_error() -> None:
         value({"target": "a.com", "referring_domains": "12"})
     with pytest.raises(ItemError, match="'target'"):
         value({"referring_domains": 12})
-    with pytest.raises(ItemError, match="'first_seen' is 'yesterday'"):
-        model_value(PagesSummaryItem)({"url": "a.com", "first_seen": "yesterday"})
+    with pytest.raises(ItemError, match=r"'first_seen\.datetime' is \[1\]"):
+        model_value(PagesSummaryItem)({"url": "a.com", "first_seen": [1]})
+
+
+def test_a_date_in_an_unknown_shape_is_kept_as_sent_not_a_bad_item() -> None:
+    item = model_value(PagesSummaryItem)(
+        {"url": "a.com", "first_seen": "yesterday", "lost_date": "2019-11-15T12:57:46+00:00", "rank": None}
+    )
+    assert item.first_seen == "yesterday"
+    assert item.lost_date == dt.datetime(2019, 11, 15, 12, 57, 46, tzinfo=dt.UTC)
+    assert item.rank is None
+
+
+@pytest.mark.parametrize("endpoint", [BULK_BACKLINKS, BULK_RANKS, BULK_SPAM_SCORE])
+def test_a_null_number_is_none_but_a_missing_or_wrong_one_is_an_item_error(endpoint: Endpoint[Any]) -> None:
+    field = endpoint.value_field
+    assert field is not None
+    assert endpoint.value({"target": "a.com", field: None}) is None
+    with pytest.raises(ItemError):
+        endpoint.value({"target": "a.com"})
+    with pytest.raises(ItemError):
+        endpoint.value({"target": "a.com", field: "12"})
+
+
+def test_a_spam_score_row_keeps_the_type_the_api_sent() -> None:
+    row = as_row(BULK_SPAM_SCORE)
+    assert row.columns == ("type", "spam_score")
+    item = {"type": "domain", "target": "a.com", "spam_score": 7}
+    assert row.value(item) == {"type": "domain", "spam_score": 7}
 
 
 def test_items_ignore_unknown_keys_take_nulls_and_are_frozen() -> None:
@@ -445,7 +473,7 @@ def test_cli_subcommand_writes_the_item_fields_as_csv_columns(
         reader = csv.DictReader(handle)
         rows = list(reader)
     item_fields = (  # a one-number endpoint writes its number under the item field's name
-        [endpoint.value_field]
+        [*endpoint.row_fields, endpoint.value_field]
         if endpoint.value_field
         else [name for name in expected_item(endpoint.name, "cnn.com", **params) if name != "target"]
     )

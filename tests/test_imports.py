@@ -35,6 +35,9 @@ JOB = textwrap.dedent(
     loaded = {{"import": [m for m in LAZY if m in sys.modules]}}
 
     def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":  # the account, read as the job starts
+            task = {{"status_code": 20000, "result": [{{"money": {{"balance": 100.0}}}}]}}
+            return httpx.Response(200, json={{"status_code": 20000, "tasks": [task]}})
         targets = json.loads(request.content)[0]["targets"]
         items = [{{"target": t, "backlinks": 7}} for t in targets]
         task = {{"status_code": 20000, "status_message": "Ok.", "cost": 0.02, "result": [{{"items": items}}]}}

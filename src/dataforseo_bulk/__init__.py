@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._constants import DEFAULT_BASE_URL, SANDBOX_URL
+from .account import Account
 from .backoff import RetryPolicy
 from .budget import estimate_cost
 from .chunks import ChunkRef
@@ -31,6 +32,7 @@ from .engine import ChunkOutcome, RetryDetails
 from .errors import (
     APIError,
     APIUnreachable,
+    BalanceExhausted,
     BudgetExceeded,
     ConfigurationError,
     DataForSEOBulkError,
@@ -81,6 +83,8 @@ __all__ = [
     "SANDBOX_URL",
     "APIError",
     "APIUnreachable",
+    "Account",
+    "BalanceExhausted",
     "BudgetExceeded",
     "BulkClient",
     "BulkResult",

@@ -52,6 +52,14 @@ BACKOFF_EXP_BASE: Final = 2.0
 #: Full jitter would make the first retry instant half the time; the wait is drawn from
 #: [base * (1 - JITTER), base].
 BACKOFF_JITTER: Final = 0.5
+#: 50303 "Update in progress. Please try after a few minutes." and 50304 "This function
+#: temporarily unavailable": a wait in minutes, doubling from LONG_BACKOFF_INITIAL up to
+#: LONG_BACKOFF_MAX (a retry in seconds would only be refused again, and each may be billed).
+LONG_BACKOFF_INITIAL: Final = 60.0
+LONG_BACKOFF_MAX: Final = 300.0
+#: A proxy's 429 or 503 may say how long to wait (``Retry-After``, seconds or an HTTP date):
+#: honoured, but never longer than this (a misconfigured proxy must not park a job for hours).
+RETRY_AFTER_MAX: Final = 120.0
 #: Targets missing from a successful answer are asked for again this many times.
 MISSING_TARGET_RETRIES: Final = 1
 #: A chunk answered 40501 'targets' is bisected to isolate the bad targets; this caps the

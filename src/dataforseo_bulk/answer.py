@@ -13,6 +13,7 @@ of ``json.dumps``. Importing it costs ~30 ms, so the first call imports it, not
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,12 @@ class Answer:
     #: False only when the request certainly never left (no connection, or refused before a
     #: byte was written): it cannot have been billed.
     sent: bool = True
+    #: The task's ``result`` was ``null`` or ``[]``: with 20000, the API's "no data" for the call.
+    result_empty: bool = False
+    #: The ``Retry-After`` header as sent (a proxy's 429/503 may say how long to wait).
+    retry_after: str | None = None
+    #: The result's ``total_count`` (``bulk_pages_summary``), if it carried a whole number.
+    total_count: int | None = None
 
     @property
     def code(self) -> int | None:
@@ -58,8 +65,13 @@ def encode_task(targets: list[str], tag: str, params: dict[str, Any]) -> bytes:
     return pydantic_core.to_json([task])
 
 
-def parse_answer(http_status: int, content: bytes) -> Answer:
+def parse_answer(http_status: int, content: bytes, *, retry_after: str | None = None) -> Answer:
     """Read an answer body; anything unreadable becomes an ``Answer`` with ``error`` set."""
+    answer = _parse_body(http_status, content)
+    return answer if retry_after is None else dataclasses.replace(answer, retry_after=retry_after)
+
+
+def _parse_body(http_status: int, content: bytes) -> Answer:
     import pydantic_core  # lazy: see the module docstring
 
     try:
@@ -85,6 +97,8 @@ def parse_answer(http_status: int, content: bytes) -> Answer:
         task_message=_text(task.get("status_message")) if task is not None else "",
         cost=_cost(envelope, task),
         items=_items(task) if task is not None else None,
+        result_empty=task is not None and "result" in task and task["result"] in (None, []),
+        total_count=_total_count(task),
     )
 
 
@@ -105,6 +119,15 @@ def _cost(envelope: dict[str, Any], task: dict[str, Any] | None) -> float | None
         cost = source.get("cost")
         if isinstance(cost, int | float) and not isinstance(cost, bool) and math.isfinite(cost) and cost >= 0:
             return float(cost)
+    return None
+
+
+def _total_count(task: dict[str, Any] | None) -> int | None:
+    result = task.get("result") if task is not None else None
+    if isinstance(result, list) and result and isinstance(result[0], dict):
+        count = result[0].get("total_count")
+        if type(count) is int and count >= 0:
+            return count
     return None
 
 

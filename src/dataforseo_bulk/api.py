@@ -45,7 +45,7 @@ def poster(http: httpx.AsyncClient, url: str, *, login: str, password: str, dead
     # httpx.Headers hides Authorization in its repr; nothing here is ever logged.
     headers = httpx.Headers({"Authorization": f"Basic {token}", "Content-Type": "application/json"})
     target = httpx.URL(url)
-    where = f"{target.host}:{target.port or (443 if target.scheme == 'https' else 80)}"
+    where = host_of(target)
 
     async def post(body: bytes) -> Answer:
         with anyio.move_on_after(deadline) as scope:
@@ -56,8 +56,10 @@ def poster(http: httpx.AsyncClient, url: str, *, login: str, password: str, dead
             try:
                 response = await http.send(request, auth=None)
             except Exception as exc:  # whatever a transport raises is a failed call, never a crash
-                return _failure(exc, where)
-            return parse_answer(response.status_code, response.content)
+                return failed_call(exc, where)
+            # A proxy's 429/503 may say how long to wait.
+            retry_after = response.headers.get("retry-after")
+            return parse_answer(response.status_code, response.content, retry_after=retry_after)
         # Cut at the deadline. httpcore closes a connection left mid-exchange rather than pool it.
         assert scope.cancelled_caught
         return Answer(None, error=f"no complete answer from {where} within the {deadline:g} s deadline")
@@ -65,7 +67,14 @@ def poster(http: httpx.AsyncClient, url: str, *, login: str, password: str, dead
     return post
 
 
-def _failure(exc: Exception, where: str) -> Answer:
+def host_of(url: httpx.URL) -> str:
+    """``host:port`` of ``url``, as messages name the API."""
+    return f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+
+
+def failed_call(exc: Exception, where: str) -> Answer:
+    """What a call that raised ``exc`` (talking to ``where``) comes to: ``sent`` is False only
+    when the request certainly never left."""
     name = type(exc).__name__
     detail = f"{name}: {exc}" if str(exc) else name
     if _never_sent(exc):

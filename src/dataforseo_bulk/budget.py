@@ -23,23 +23,29 @@ def estimate_cost(n_targets: int, *, chunk_size: int = MAX_CHUNK_SIZE) -> float:
 
 
 class Budget:
-    """Never dispatch a call that could take spending past ``max_cost``.
+    """Never dispatch a call that could take spending past ``max_cost`` or the account's
+    ``balance`` (as read when the job started).
 
     Each call reserves its worst-case cost before it goes out and settles to the answer's
     reported ``cost`` when it returns. A call whose answer never arrived (timeout, cut
     connection) may still have been billed, so it settles at its worst case.
     """
 
-    def __init__(self, max_cost: float | None) -> None:
+    def __init__(self, max_cost: float | None, balance: float | None = None) -> None:
         self.max_cost = max_cost
+        self.balance = balance
         self.spent = 0.0
         self.reserved = 0.0
 
     def reserve(self, worst_case: float) -> bool:
-        if self.max_cost is not None and self.spent + self.reserved + worst_case > self.max_cost + 1e-12:
+        if self.would_pass(self.max_cost, worst_case) or self.would_pass(self.balance, worst_case):
             return False
         self.reserved += worst_case
         return True
+
+    def would_pass(self, cap: float | None, worst_case: float) -> bool:
+        """Whether a call of ``worst_case`` could take spending past ``cap`` (``None``: no cap)."""
+        return cap is not None and self.spent + self.reserved + worst_case > cap + 1e-12
 
     def settle(self, worst_case: float, charged: float | None) -> None:
         self.reserved -= worst_case

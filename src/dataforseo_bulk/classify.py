@@ -28,6 +28,7 @@ class Action(enum.Enum):
     PAUSE = "pause"  # 40202: pause the whole dispatcher
     SHRINK = "shrink"  # 40209: lower the cap on calls in flight
     SPLIT = "split"  # 40501 on 'targets': bisect the chunk to isolate the bad targets
+    NO_DATA = "no_data"  # 20000 with result null or []: ask once more, then answered without data
 
 
 OK_CODES = frozenset({20000})
@@ -68,7 +69,9 @@ HTTP_CLASSES: dict[int, Kind] = {
     504: Kind.TRANSIENT,
 }
 
-_ACTIONS = {40202: Action.PAUSE, 40209: Action.SHRINK, 429: Action.PAUSE}
+# A 429 (from a proxy: the API itself signals 40202) is waited out as its Retry-After asks
+# (backoff.wait_before_retry), not with 40202's pause of unknown length.
+_ACTIONS = {40202: Action.PAUSE, 40209: Action.SHRINK}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +108,9 @@ def classify(answer: Answer, *, n_targets: int = 1) -> Decision:
         if answer.items is not None:
             # Complete and well-formed: keep it whatever the HTTP status says (HTTP 500 + Ok.).
             return Decision(Kind.OK, code, answer.task_message)
+        if answer.result_empty:
+            message = "Ok. answer without data (result null or [])"
+            return Decision(Kind.TRANSIENT, code, message, Action.NO_DATA)
         return Decision(Kind.TRANSIENT, code, "Ok. answer without its result")
     kind = CODE_CLASSES.get(code, Kind.PERMANENT)
     if kind is Kind.OK:  # a success code other than 20000 is not a result for a live call

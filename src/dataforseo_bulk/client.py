@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sized
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +59,7 @@ from .result import BulkResult, JobStats, Progress, TargetFailure
 
 if TYPE_CHECKING:
     # Imported where used: a checkpoint needs sqlite3, an item model pydantic (~0.1 s).
+    from .account import Account
     from .checkpoint import Checkpoint
     from .items import (
         NewLostBacklinksItem,
@@ -181,6 +182,10 @@ def _timeout(timeout: float | httpx.Timeout) -> httpx.Timeout:
     return httpx.Timeout(timeout, connect=min(DEFAULT_CONNECT_TIMEOUT, float(timeout)))
 
 
+def _exists(path: str | Path | None) -> bool:
+    return path is not None and Path(path).exists()
+
+
 class _Credentials:
     """Login and password; the password is in no repr, str or message."""
 
@@ -245,7 +250,14 @@ class BulkClient:
         clock: Clock = LOOP_CLOCK,
         cache: str | Path | ResultCache | None = None,
         max_age: dt.timedelta | float | None = None,
+        check_balance: bool = True,
     ) -> None:
+        if not isinstance(check_balance, bool):
+            raise ConfigurationError(
+                f"check_balance={check_balance!r}: give True (read the balance as a job starts, "
+                "free) or False (credentials without access to it, or no cap wanted)"
+            )
+        self._check_balance = check_balance
         self._options = _validate(
             rate_limit=rate_limit,
             rate_period=rate_period,
@@ -301,6 +313,32 @@ class BulkClient:
         if self._owns_http:
             await self._http.aclose()
 
+    async def account(self) -> Account:
+        """The account behind the credentials (login, balance, rate limit), from the free
+        ``GET /v3/appendix/user_data``. Raises :class:`APIError` if it cannot be read."""
+        from .account import read_account
+
+        credentials = self._credentials
+        auth = httpx.BasicAuth(credentials.login, credentials.password)
+        return await read_account(self._http, self.base_url, auth)
+
+    async def _balance(
+        self, endpoint: Endpoint[Any], targets: Targets, checkpoint: str | Path | None
+    ) -> float | None:
+        """The balance the job may spend (``None``: not checked); refuses a sized input that
+        could cost more (not when resuming a checkpoint or with a cache: what they hold costs
+        nothing, so the input's size overstates the cost; the cap during the job still holds)."""
+        if not self._check_balance:
+            return None
+        from .account import balance_at_start
+
+        sized = isinstance(targets, Sized) and not _exists(checkpoint) and self._cache is None
+        return await balance_at_start(
+            self.account,
+            n_targets=len(targets) if sized else None,  # type: ignore[arg-type]
+            chunk_size=min(self._options.chunk_size, endpoint.max_targets),
+        )
+
     # --- endpoints -------------------------------------------------------------------
     async def bulk_backlinks(
         self,
@@ -309,8 +347,9 @@ class BulkClient:
         checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-    ) -> BulkResult[int]:
-        """Live backlink count of every target: ``result[target] -> int``; see ``result.failed``."""
+    ) -> BulkResult[int | None]:
+        """Live backlink count of every target: ``result[target] -> int`` (``None``: the API has no
+        data for it); see ``result.failed``."""
         return await self.run(
             BULK_BACKLINKS, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
         )
@@ -323,7 +362,7 @@ class BulkClient:
         checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-    ) -> BulkResult[int]:
+    ) -> BulkResult[int | None]:
         """Rank of every target: ``result[target] -> int``, 0–1000 (0–100 with
         ``rank_scale="one_hundred"``)."""
         params = BULK_RANKS.check_params({"rank_scale": rank_scale})
@@ -343,7 +382,7 @@ class BulkClient:
         checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-    ) -> BulkResult[int]:
+    ) -> BulkResult[int | None]:
         """Spam score of every target: ``result[target] -> int`` from 0 to 100."""
         return await self.run(
             BULK_SPAM_SCORE, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
@@ -456,6 +495,7 @@ class BulkClient:
             failed.update(outcome.failed)
 
         params = endpoint.check_params(params)  # before any file is made or call sent
+        balance = await self._balance(endpoint, targets, checkpoint)
         with (
             self._cached(endpoint, params, checkpoint, streaming=False) as (cache, checkpoint),
             self._store(endpoint, params, checkpoint) as store,
@@ -469,6 +509,7 @@ class BulkClient:
                 max_cost=max_cost,
                 on_progress=on_progress,
             )
+            job.cap_at_balance(balance)
             try:
                 stats = await job.run(targets)
             except JobAborted as exc:
@@ -486,7 +527,7 @@ class BulkClient:
         checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-    ) -> AbstractAsyncContextManager[OutcomeStream[int]]: ...
+    ) -> AbstractAsyncContextManager[OutcomeStream[int | None]]: ...
 
     @overload
     def stream(
@@ -542,6 +583,7 @@ class BulkClient:
                 await send.send(outcome)
 
         params = endpoint.check_params(params)  # before any file is made or call sent
+        balance = await self._balance(endpoint, targets, checkpoint)
         with (
             self._cached(endpoint, params, checkpoint, streaming=True) as (cache, checkpoint),
             self._store(endpoint, params, checkpoint) as store,
@@ -556,6 +598,7 @@ class BulkClient:
                 on_progress=on_progress,
                 streaming=True,
             )
+            job.cap_at_balance(balance)
 
             async def produce() -> None:
                 async with send:

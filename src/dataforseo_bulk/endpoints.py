@@ -7,9 +7,13 @@ description, not new pacing, retry or merge code.
 
 The seven bulk endpoints (value per target; extra parameters):
 
-* ``BULK_BACKLINKS``: ``int``, the item's ``backlinks``; none.
-* ``BULK_RANKS``: ``int``, the item's ``rank``; ``rank_scale``.
-* ``BULK_SPAM_SCORE``: ``int``, the item's ``spam_score``; none.
+* ``BULK_BACKLINKS``: ``int | None``, the item's ``backlinks``; none.
+* ``BULK_RANKS``: ``int | None``, the item's ``rank``; ``rank_scale``.
+* ``BULK_SPAM_SCORE``: ``int | None``, the item's ``spam_score``; none.
+
+A one-number value is ``None`` when the API sent ``null`` for it: the official schema declares
+every value field optional, and a ``null`` is the API's "no data" for a target it answered
+(and billed). It is an answer, kept like any other (a checkpoint never buys it again).
 * ``BULK_REFERRING_DOMAINS``: :class:`~.items.ReferringDomainsItem`; none.
 * ``BULK_NEW_LOST_BACKLINKS``: :class:`~.items.NewLostBacklinksItem`; ``date_from``.
 * ``BULK_NEW_LOST_REFERRING_DOMAINS``: :class:`~.items.NewLostReferringDomainsItem`; ``date_from``.
@@ -79,6 +83,8 @@ class Endpoint(Generic[V]):
     #: Returns the pydantic model of the value, for endpoints answering a typed item (see
     #: :attr:`item_model`): a function, so that the model is imported when first needed.
     load_item_model: Callable[[], type[BaseModel]] | None = None
+    #: Item fields an output row keeps beside a one-number value (``type`` on spam scores).
+    row_fields: tuple[str, ...] = ()
 
     @property
     def item_model(self) -> type[BaseModel] | None:
@@ -94,7 +100,7 @@ class Endpoint(Generic[V]):
         """The output columns of a value, after the target: the one-number endpoint's item field,
         or the item model's fields as dumped (the API's order). Known before any answer arrives."""
         if self.value_field is not None:
-            return (self.value_field,)
+            return (*self.row_fields, self.value_field)
         model = self.item_model
         if model is not None:
             return tuple(name for name, info in model.model_fields.items() if not info.exclude)
@@ -124,13 +130,15 @@ class Endpoint(Generic[V]):
         return checked
 
 
-def int_field(name: str) -> Callable[[dict[str, Any]], int]:
-    """An item's single integer field, e.g. ``backlinks``."""
+def int_field(name: str) -> Callable[[dict[str, Any]], int | None]:
+    """An item's single integer field, e.g. ``backlinks``; ``None`` when the API sent ``null``."""
 
-    def value(item: dict[str, Any]) -> int:
+    def value(item: dict[str, Any]) -> int | None:
         found = item.get(name)
         if type(found) is int:  # bool is an int subclass; it is not a count
             return found
+        if found is None and name in item:  # the API's "no data": an answer, not a broken item
+            return None
         raise ItemError(f"item field {name!r} is {found!r}, not an integer")
 
     value.int_field = name  # type: ignore[attr-defined]  # lets the engine skip the call per item
@@ -172,12 +180,12 @@ def as_row(endpoint: Endpoint[Any]) -> Endpoint[Any]:
     """``endpoint`` with a one-number value given as ``{value_field: number}``, so an output
     writer names the column after the item field (``rank``, ``spam_score``); other endpoints
     are returned as they are. The path, limits and parameters are the same description's."""
-    column, value = endpoint.value_field, endpoint.value
+    column, value, kept = endpoint.value_field, endpoint.value, endpoint.row_fields
     if column is None:
         return endpoint
 
     def row(item: dict[str, Any]) -> dict[str, Any]:
-        return {column: value(item)}
+        return {**{name: item.get(name) for name in kept}, column: value(item)}
 
     return dataclasses.replace(endpoint, value=row)
 
@@ -221,17 +229,17 @@ def _pages_summary_item() -> type[PagesSummaryItem]:
 
 _DATE_FROM: Final[Mapping[str, ParamCheck]] = MappingProxyType({"date_from": _date_from})
 
-BULK_BACKLINKS: Final[Endpoint[int]] = Endpoint(
+BULK_BACKLINKS: Final[Endpoint[int | None]] = Endpoint(
     "bulk_backlinks", int_field("backlinks"), value_field="backlinks"
 )
-BULK_RANKS: Final[Endpoint[int]] = Endpoint(
+BULK_RANKS: Final[Endpoint[int | None]] = Endpoint(
     "bulk_ranks",
     int_field("rank"),
     parameters=MappingProxyType({"rank_scale": _rank_scale}),
     value_field="rank",
 )
-BULK_SPAM_SCORE: Final[Endpoint[int]] = Endpoint(
-    "bulk_spam_score", int_field("spam_score"), value_field="spam_score"
+BULK_SPAM_SCORE: Final[Endpoint[int | None]] = Endpoint(
+    "bulk_spam_score", int_field("spam_score"), value_field="spam_score", row_fields=("type",)
 )
 BULK_REFERRING_DOMAINS: Final[Endpoint[ReferringDomainsItem]] = Endpoint(
     "bulk_referring_domains",

@@ -17,6 +17,7 @@ value, a failure with its reason, or (when the job stopped early) an ``aborted``
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import inspect
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
@@ -31,13 +32,13 @@ from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 from ._constants import MAX_SPLIT_CALLS_PER_CHUNK, MISSING_TARGET_RETRIES, RATE_LIMITED_PAUSE_FRACTION
 from .answer import Answer, encode_task
 from .api import Poster
-from .backoff import RetryPolicy
+from .backoff import RetryPolicy, wait_before_retry
 from .budget import Budget, call_cost
 from .cache import CacheUse, saved_by
 from .chunks import Chunk, ChunkRef, cut_chunk, halves
 from .classify import Action, Decision, Kind, classify
 from .endpoints import Endpoint, ItemError
-from .errors import APIUnreachable, BudgetExceeded, FatalAnswer, FatalAPIError, JobAborted
+from .errors import APIUnreachable, BalanceExhausted, BudgetExceeded, FatalAnswer, FatalAPIError, JobAborted
 from .pacing import LOOP_CLOCK, Clock, ConcurrencyMeter, Pacer, RateMeter
 from .result import FailureKind, JobStats, Progress, TargetFailure
 from .targets import InvalidTarget, normalize_batch
@@ -105,6 +106,9 @@ class ChunkOutcome(Generic[V]):
     failed: dict[str, TargetFailure]
     cost_usd: float = 0.0
     calls: int = 0
+    #: The API's ``total_count`` summed over the chunk's answers (``bulk_pages_summary`` reports
+    #: how many of the targets its database holds); ``None`` when no answer carried one.
+    total_count: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +123,13 @@ class RetryDetails:
     wait: float
 
 
+#: Fatal codes that mean the money ran out (40200 Payment Required, 40203 the dashboard's daily
+#: cost limit, 40210 Insufficient funds): the calls already accepted are still answered and billed.
+_OUT_OF_FUNDS = frozenset({40200, 40203, 40210})
 #: Failures a rerun would only repeat; the others (aborted, retries exhausted) are tried again.
-_FINISHED_FAILURES = frozenset({FailureKind.PERMANENT, FailureKind.MISSING, FailureKind.BAD_ITEM})
+_FINISHED_FAILURES = frozenset(
+    {FailureKind.PERMANENT, FailureKind.MISSING, FailureKind.BAD_ITEM, FailureKind.NO_DATA}
+)
 
 
 class _Pending:
@@ -162,6 +171,7 @@ class _ChunkWork(Generic[V]):
     failed: dict[str, TargetFailure] = field(default_factory=dict)
     cost: float = 0.0
     calls: int = 0
+    total_count: int | None = None
 
 
 class Job(Generic[V]):
@@ -216,10 +226,17 @@ class Job(Generic[V]):
         self._reached = False  # some call of this job has connected to the API
         self._task_group: TaskGroup | None = None
         self._started = 0.0
+        # Retry waits in progress (50303 waits minutes): a stop that lets calls in flight finish
+        # ends these at once, so the job does not sit out a wait it will never use.
+        self._waits: set[anyio.CancelScope] = set()
 
     @property
     def pacer(self) -> Pacer:
         return self._pacer
+
+    def cap_at_balance(self, balance: float | None) -> None:
+        """Never let the job's spending pass ``balance`` (the account's, read as it starts)."""
+        self._budget.balance = balance
 
     # --- the run ---------------------------------------------------------------------
     async def run(self, targets: Targets) -> JobStats:
@@ -468,6 +485,8 @@ class Job(Generic[V]):
             part, missing_round = todo.pop()
             answer, decision = await self._attempts(part, work)
             if decision.kind is Kind.OK:
+                if answer.total_count is not None:
+                    work.total_count = (work.total_count or 0) + answer.total_count
                 missing = self._match(part, answer.items or [], work)
                 if not missing:
                     continue
@@ -492,7 +511,9 @@ class Job(Generic[V]):
                     else FailureKind.PERMANENT
                 )
                 reason = decision.message or "no message"
-                if kind is FailureKind.RETRIES_EXHAUSTED:
+                if decision.action is Action.NO_DATA:  # an answer, paid for: never bought again
+                    kind, reason = FailureKind.NO_DATA, f"{reason}, also when asked again"
+                elif kind is FailureKind.RETRIES_EXHAUSTED:
                     reason = f"gave up after {self._settings.retry.max_retries + 1} attempts: {reason}"
                 failure = TargetFailure(kind, reason, decision.code, answer.http_status, part.ref)
                 work.failed.update(dict.fromkeys(part.targets, failure))
@@ -503,24 +524,20 @@ class Job(Generic[V]):
         worst_case = call_cost(len(part.targets))
         policy = self._settings.retry
         attempt = 0
+        empty_results = 0
         while True:
             attempt += 1
             if self._abort is not None:
                 raise _Stopped
             if not self._budget.reserve(worst_case):
-                self._stop(
-                    BudgetExceeded(
-                        max_cost=self._settings.max_cost or 0.0,
-                        spent=self._budget.spent + self._budget.reserved,
-                        next_call=worst_case,
-                    ),
-                    cancel=False,
-                )
+                self._stop(self._over_budget(worst_case), cancel=False)
                 raise _Stopped
             answer: Answer | None = None
             sent = False
             try:
                 async with self._pacer.slot():
+                    if isinstance(self._abort, FatalAnswer):  # out of funds while this call waited
+                        raise _Stopped  # (a call reserved within a budget cap may still go)
                     sent = True  # from here on the call may reach the API (and be billed)
                     answer = await self._post(body)
             finally:
@@ -545,11 +562,29 @@ class Job(Generic[V]):
                     attempt=attempt,
                 )
                 log.error("%s; stopping the job", error)
-                self._stop(FatalAnswer(error), cancel=True)
+                # Out of money: the calls in flight were accepted and will be billed, so their
+                # answers are awaited and kept. Any other fatal answer: they would fail alike.
+                out_of_funds = decision.code in _OUT_OF_FUNDS or answer.http_status == 402
+                self._stop(FatalAnswer(error), cancel=not out_of_funds)
                 raise _Stopped
+            if decision.action is Action.NO_DATA:
+                empty_results += 1  # "no data" once may be a hiccup; twice is the answer
+                if empty_results > 1 or policy.max_retries == 0:
+                    return answer, decision
             if decision.kind is not Kind.TRANSIENT or attempt > policy.max_retries:
                 return answer, decision
-            wait = policy.wait(attempt)
+            hold = wait_before_retry(
+                policy,
+                attempt,
+                code=decision.code,
+                http_status=answer.http_status,
+                retry_after=answer.retry_after,
+                now=dt.datetime.now(dt.UTC),
+            )
+            if hold.pause_all > 0:  # a proxy's 429 said how long: every call waits that long
+                log.warning("HTTP 429 asked for %.1fs: pausing all calls", hold.pause_all)
+                self._pacer.rate.pause(hold.pause_all)
+            wait = hold.seconds
             self._tally.retries += 1
             details = RetryDetails(
                 part.ref, attempt, decision.code, answer.http_status, decision.message, wait
@@ -557,7 +592,19 @@ class Job(Generic[V]):
             log.info("retrying %s in %.2fs after %s: %s", part.ref, wait, decision.code, decision.message)
             if self._on_retry is not None:
                 self._on_retry(details)
-            await self._clock.sleep(wait)
+            with anyio.CancelScope() as waiting:
+                self._waits.add(waiting)
+                try:
+                    await self._clock.sleep(wait)
+                finally:
+                    self._waits.discard(waiting)
+
+    def _over_budget(self, worst_case: float) -> JobAborted:
+        budget = self._budget
+        spent = budget.spent + budget.reserved
+        if budget.balance is not None and budget.would_pass(budget.balance, worst_case):
+            return BalanceExhausted(balance=budget.balance, spent=spent, next_call=worst_case)
+        return BudgetExceeded(max_cost=self._settings.max_cost or 0.0, spent=spent, next_call=worst_case)
 
     def _account(self, worst_case: float, answer: Answer | None, work: _ChunkWork[V], *, sent: bool) -> None:
         if not sent or (answer is not None and not answer.sent):
@@ -659,7 +706,7 @@ class Job(Generic[V]):
             self._cache.store.put(self._cache.scope, work.items)  # bought answers only (ref: a call)
         values: dict[str, V] = self._resolve(work.values)
         failed: dict[str, TargetFailure] = self._resolve(work.failed)
-        await self._publish(ChunkOutcome(ref, values, failed, work.cost, work.calls))
+        await self._publish(ChunkOutcome(ref, values, failed, work.cost, work.calls, work.total_count))
 
     def _resolve(self, answers: dict[str, A]) -> dict[str, A]:
         """Record each target's answer; return it keyed by every spelling that asked for it."""
@@ -749,6 +796,8 @@ class Job(Generic[V]):
     def _stop(self, reason: JobAborted, *, cancel: bool) -> None:
         if self._abort is None:
             self._abort = reason
+        for waiting in self._waits:
+            waiting.cancel()
         if cancel and self._task_group is not None:
             # A fatal answer: every call still in flight would fail the same way.
             self._task_group.cancel_scope.cancel()

@@ -9,7 +9,8 @@
     └── JobAborted                the job stopped early; ``.result`` holds everything already paid for
         ├── FatalAnswer           stopped by a FatalAPIError (``.error``)
         ├── BudgetExceeded        the next call could have taken spending past ``max_cost``
-        └── APIUnreachable        no call of the job could connect (refused, DNS, timeout); nothing billed
+        ├── APIUnreachable        no call of the job could connect (refused, DNS, timeout); nothing billed
+        └── BalanceExhausted      the job could take spending past the account's balance
 
 Transient and permanent answers never raise: they are retried, or their targets land in
 ``result.failed`` as a ``TargetFailure`` with the code, the API's message and the chunk.
@@ -121,3 +122,37 @@ class APIUnreachable(JobAborted):
             "Check base_url, the network and any proxy settings (HTTPS_PROXY, ...)",
             result=result,
         )
+class BalanceExhausted(JobAborted):
+    """The account's balance (read when the job started) does not cover the job.
+
+    Raised before any paid call when the input's size is known and its ``estimate`` exceeds the
+    ``balance`` (``result`` then holds nothing: no target was read), or during a job when the
+    next call could take spending past it (``result`` holds everything already paid for, as
+    for :class:`BudgetExceeded`). Add funds, or pass ``check_balance=False`` to go on anyway.
+    """
+
+    def __init__(
+        self,
+        *,
+        balance: float,
+        spent: float = 0.0,
+        next_call: float = 0.0,
+        estimate: float | None = None,
+        result: Any = None,
+    ) -> None:
+        self.balance = balance
+        self.spent = spent
+        self.next_call = next_call
+        self.estimate = estimate
+        if estimate is not None:
+            message = (
+                f"not started: the job is estimated at up to ${estimate:.5f} and the account's balance "
+                f"is ${balance:.5f}. Add funds, split the input, or pass check_balance=False "
+                "(--no-balance-check)."
+            )
+        else:
+            message = (
+                f"balance reached: ${spent:.5f} spent or held by calls in flight, of the account's "
+                f"${balance:.5f}; the next call could cost up to ${next_call:.5f}. Add funds to go on."
+            )
+        super().__init__(message, result=result)

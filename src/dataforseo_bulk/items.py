@@ -13,7 +13,8 @@ Choices:
   official API schema allows: one metric without data does not throw away a paid-for row.
 * Counts are strict integers: ``true`` or ``"12"`` in a count is a broken item, not a number.
 * ``first_seen`` and ``lost_date`` are parsed from the API's ``"2019-11-15 12:57:46 +00:00"``
-  into aware :class:`datetime.datetime` values.
+  (or ISO 8601) into aware :class:`datetime.datetime` values; a string in any other shape is
+  kept as the API sent it, so a changed date format never turns a paid row into a bad item.
 * ``target`` is left out of ``model_dump()``: the result is keyed by the caller's target
   already, and a CSV or JSONL row names the target in the caller's spelling.
 """
@@ -31,15 +32,16 @@ API_TIME_FORMAT = "%Y-%m-%d %H:%M:%S %z"
 
 def _api_time(value: Any) -> Any:
     if isinstance(value, str):
-        try:
-            return dt.datetime.strptime(value, API_TIME_FORMAT)
-        except ValueError:
-            return value  # pydantic tries ISO 8601 next, and reports what it cannot read
-    return value
+        for parse in (lambda text: dt.datetime.strptime(text, API_TIME_FORMAT), dt.datetime.fromisoformat):
+            try:
+                return parse(value)
+            except ValueError:
+                continue
+    return value  # a string in another shape stays a string (see the module docstring)
 
 
 Count = StrictInt | None
-Timestamp = Annotated[dt.datetime | None, BeforeValidator(_api_time)]
+Timestamp = Annotated[dt.datetime | StrictStr | None, BeforeValidator(_api_time)]
 CountMap = dict[str, StrictInt] | None
 
 

@@ -24,6 +24,7 @@ class FailureKind(enum.Enum):
     MISSING = "missing"  # absent from successful answers, also after asking again
     BAD_ITEM = "bad_item"  # the API's item for this target did not have the promised shape
     ABORTED = "aborted"  # read, but the job stopped (fatal answer, budget, cancel) before an answer
+    NO_DATA = "no_data"  # the API answered Ok. with no result (null or []), also when asked again
 
 
 @dataclass(frozen=True, slots=True)

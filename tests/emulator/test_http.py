@@ -225,7 +225,7 @@ async def test_bad_bodies_are_envelope_errors(content: bytes, code: int, message
         ("bulk_backlinks", {"targets": ["a.com"], "tag": "x" * 256}, 40501, "Invalid Field: 'tag'."),
         ("bulk_backlinks", {"targets": ["a.com"], "filters": []}, 40506, "Unknown Fields in POST Data."),
         ("bulk_ranks", {"targets": ["a.com"], "rank_scale": "ten"}, 40501, "Invalid Field: 'rank_scale'."),
-        ("bulk_new_lost_backlinks", {"targets": ["a.com"], "date_from": "2030-01-01"}, 40501,
+        ("bulk_new_lost_backlinks", {"targets": ["a.com"], "date_from": "2024-01-01"}, 40501,
          "Invalid Field: 'date_from'."),
         ("bulk_pages_summary", {"targets": ["a.com"], "include_subdomains": "no"}, 40501,
          "Invalid Field: 'include_subdomains'."),

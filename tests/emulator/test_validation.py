@@ -67,7 +67,8 @@ CASES = [
     ("bulk_backlinks", {"targets": ["a" * 2049]}, 40501, INVALID_TARGETS),
     ("bulk_backlinks", {"targets": ["a" * 2048]}, None, ""),
     ("bulk_backlinks", {"targets": A, "tag": 5}, 40501, "Invalid Field: 'tag'."),
-    ("bulk_backlinks", {"targets": A, "tag": None}, 40501, "Invalid Field: 'tag'."),
+    ("bulk_backlinks", {"targets": A, "tag": None}, None, ""),  # null = absent, as the API takes it
+    ("bulk_backlinks", {"targets": None}, 40501, INVALID_TARGETS),
     ("bulk_backlinks", {"targets": A, "tag": "t" * 256}, 40501, "Invalid Field: 'tag'."),
     ("bulk_backlinks", {"targets": A, "tag": "t" * 255}, None, ""),
     ("bulk_backlinks", {"targets": A, "limit": 3}, 40506, UNKNOWN),
@@ -79,7 +80,10 @@ CASES = [
     ("bulk_new_lost_backlinks", {"targets": A, "date_from": "2026-11-29"}, None, ""),
     ("bulk_new_lost_backlinks", {"targets": A, "date_from": "2025-11-29"}, None, ""),
     ("bulk_new_lost_backlinks", {"targets": A, "date_from": "2025-11-28"}, 40501, INVALID_DATE),
-    ("bulk_new_lost_backlinks", {"targets": A, "date_from": "2026-11-30"}, 40501, INVALID_DATE),
+    # A day after today: no documented rule refuses it (the client refuses it, not the API).
+    ("bulk_new_lost_backlinks", {"targets": A, "date_from": "2026-11-30"}, None, ""),
+    ("bulk_new_lost_backlinks", {"targets": A, "date_from": None}, None, ""),
+    ("bulk_pages_summary", {"targets": A, "include_subdomains": None, "rank_scale": None}, None, ""),
     ("bulk_new_lost_referring_domains", {"targets": A, "date_from": "2026/10/01"}, 40501, INVALID_DATE),
     ("bulk_new_lost_referring_domains", {"targets": A, "date_from": "2026-02-30"}, 40501, INVALID_DATE),
     ("bulk_new_lost_referring_domains", {"targets": A, "date_from": 20261001}, 40501, INVALID_DATE),

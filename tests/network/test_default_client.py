@@ -32,7 +32,7 @@ def test_a_job_runs_under_trio() -> None:
     async def job() -> dict[str, int]:
         async with (
             raw_server(answer_ok) as server,
-            BulkClient("login", "password", base_url=server.url, chunk_size=3) as c,
+            BulkClient("login", "password", base_url=server.url, chunk_size=3, check_balance=False) as c,
         ):
             result = await c.bulk_backlinks([f"site{i}.com" for i in range(10)])
         assert result.stats.calls == 4
@@ -66,6 +66,6 @@ def test_the_command_line_says_in_one_line_that_the_api_is_unreachable(tmp_path:
     assert done.returncode == 2
     # One line says why (the summary of counts follows it, as for any stopped job).
     lines = [line for line in done.stderr.splitlines() if "ConnectError" in line]
-    assert len(lines) == 1 and lines[0].startswith("aborted: no call reached the API"), done.stderr
+    assert len(lines) == 1 and "no call reached the API" in lines[0], done.stderr
     assert url.removeprefix("http://") in lines[0]
     assert "Traceback" not in done.stderr

@@ -48,6 +48,7 @@ from ..errors import ConfigurationError, FatalAnswer, JobAborted
 from ..params import DEFAULT_RANK_SCALE, check_date_from, check_rank_scale
 from ..result import JobStats
 from ..targets import InvalidTarget, normalize_target
+from .account import add_account_command, add_balance_option, dry_run_account, refusal, show_account
 from .cache import (
     add_cache_command,
     add_cache_options,
@@ -57,9 +58,10 @@ from .cache import (
     without_cached,
 )
 from .inputs import Undecodable, count_targets, open_input, read_targets
-from .outputs import Writer, open_output
+from .outputs import Writer, open_output, output_format
 from .plan import plan
 from .progress import ProgressDisplay
+from .waits import announce_long_waits
 
 if TYPE_CHECKING:
     from ..checkpoint import Checkpoint
@@ -222,6 +224,7 @@ def _add_job_options(parser: argparse.ArgumentParser) -> None:
         "--dry-run", action="store_true", help="no calls: count targets, calls, cost and time"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
+    add_balance_option(parser)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -242,6 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--latency-ms", type=float, default=40.0, help="emulated latency per call")
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     add_cache_command(commands)
+    add_account_command(commands)
     emulate = commands.add_parser("emulate", help="run the DataForSEO emulator on loopback")
     from ..emulator import build_parser as emulator_parser
 
@@ -260,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return anyio.run(_demo, args)
         if args.command == "cache":
             return run_cache_command(args)
+        if args.command == "account":
+            return show_account(args)
         if args.dry_run:
             return _dry_run(args)
         return anyio.run(_run_job_command, args)
@@ -291,6 +297,8 @@ def _client(args: argparse.Namespace, base_url: str | None = None) -> BulkClient
         "chunk_size": args.chunk_size,
         "max_cost": args.max_cost,
         **cache_knobs(args),
+        "check_balance": args.check_balance,
+        "on_retry": announce_long_waits(),
     }
     url = base_url or (SANDBOX_URL if args.sandbox else args.base_url)
     if url:
@@ -305,6 +313,12 @@ async def _run_job_command(args: argparse.Namespace) -> int:
     params = job.endpoint.check_params(job.params(args))
     _check_files(args)
     total = None if args.quiet else count_targets(args.input, args.column)
+    if args.check_balance:  # a file's size is known: refuse a job the balance cannot pay for
+        counted = _size_to_check(args, total)
+        refused = await refusal(client, counted, min(args.chunk_size, job.endpoint.max_targets))
+        if refused is not None:
+            print(f"dataforseo-bulk: {refused}", file=sys.stderr)
+            return EXIT_ABORTED
     # The input is opened first: the output is not even begun if the input cannot be read. The
     # output's rows reach its file only when the job has finished (see outputs.Output).
     with (
@@ -327,9 +341,19 @@ async def _run_job_command(args: argparse.Namespace) -> int:
         return code
 
 
+def _size_to_check(args: argparse.Namespace, total: int | None) -> int | None:
+    """The input's size to hold against the balance before the job (``None``: unknown, or not
+    to check: a checkpoint or a cache may answer part of it for free; the job's own cap holds)."""
+    resuming = args.checkpoint is not None and os.path.exists(args.checkpoint)
+    if resuming or args.cache is not None:
+        return None
+    return total if total is not None else count_targets(args.input, args.column)
+
+
 def _check_files(args: argparse.Namespace) -> None:
     """A usage error before anything is opened: ``-o`` naming the input or the checkpoint (the
-    same file under any name), or the checkpoint naming the input. A job would destroy it."""
+    same file under any name), or the checkpoint naming the input. A job would destroy it. Also
+    an output whose format is unknown: all of this before any call (the balance's included)."""
     output = None if args.output in (None, "-") else args.output
     source = None if args.input == "-" else args.input
     for one, other, what in (
@@ -340,6 +364,7 @@ def _check_files(args: argparse.Namespace) -> None:
         if one is not None and other is not None and _same_file(one, other):
             option = "-o" if one is output else "--checkpoint"
             raise ConfigurationError(f"{option} {one!r} is {what} ({other!r}): give another file name")
+    output_format(args.output, args.format)
 
 
 def _same_file(one: str, other: str) -> bool:
@@ -476,6 +501,7 @@ def _dry_run(args: argparse.Namespace) -> int:
         f"  time      at least {shortest:.1f} s at {limit}/{period:g}s (more if latency binds at "
         f"{args.concurrency} in flight)"
     )
+    print(dry_run_account(args, calls * COST_PER_CALL_USD + sending * COST_PER_TARGET_USD))
     return EXIT_OK
 
 

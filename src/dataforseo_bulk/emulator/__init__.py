@@ -10,7 +10,7 @@ from .app import ConnectionDropped, EmulatorApp, create_app
 from .asgi import ASGIApp
 from .config import DEFAULT_LOGIN, DEFAULT_PASSWORD, EmulatorConfig
 from .domains import host_of, root_domain
-from .endpoints import ENDPOINTS, EndpointSpec, answer_order, expected_item
+from .endpoints import ENDPOINTS, EndpointSpec, answer_order, answers_null, expected_item
 from .envelope import API_VERSION, task_cost
 from .faults import FAULT_DESCRIPTIONS, FAULT_KINDS
 from .ledger import CallRecord, Ledger
@@ -37,6 +37,7 @@ __all__ = [
     "Limits",
     "RateWindow",
     "answer_order",
+    "answers_null",
     "asgi_transport",
     "build_parser",
     "config_from_args",

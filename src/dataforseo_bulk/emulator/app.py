@@ -31,6 +31,8 @@ from .envelope import MESSAGES, OK, Task, encode, make_envelope, make_task, task
 from .faults import CHARGED_FAULTS, TASK_FAULT_CODES, FaultInjector
 from .ledger import Ledger
 from .limits import Clock, Limits
+from .user_data import PATH as USER_DATA_PATH
+from .user_data import minute_limit, user_data_result
 from .validation import POST_DATA_INVALID, TaskError, ValidTask, parse_body, validate_task
 
 Today = Callable[[], dt.date]
@@ -158,6 +160,8 @@ class EmulatorApp:
         # Separate streams, so turning jitter on does not change which calls get faults.
         self._jitter_rng = random.Random(None if config.seed is None else f"jitter:{config.seed}")
         self._id_rng = random.Random(None if config.seed is None else f"task-ids:{config.seed}")
+        self._empty_rng = random.Random(None if config.seed is None else f"empty-results:{config.seed}")
+        self._calls_answered = 0
         self._credentials = f"{config.login}:{config.password}".encode()
         self.funds = Funds(config.balance_usd)
 
@@ -177,6 +181,9 @@ class EmulatorApp:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         path: str = scope["path"]
+        if path == USER_DATA_PATH:
+            await self._user_data(scope, send, started)
+            return
         spec = ENDPOINTS.get(path.split("/")[3]) if path.count("/") == 4 else None
         if spec is None or path != spec.path:
             code = INVALID_PATH if path.startswith("/v3/") else NOT_FOUND
@@ -202,6 +209,35 @@ class EmulatorApp:
             await self._answer(spec, tasks, receive, send, started)
         finally:
             self.limits.release()
+
+    async def _user_data(self, scope: Scope, send: Send, started: float) -> None:
+        """The account: free, outside the bulk endpoints' rate window, not in the ledger."""
+        if scope["method"] != "GET":
+            await self._refuse(send, Outcome("user_data", 404, INVALID_PATH), started)
+            return
+        if not self._authorized(scope):
+            await self._refuse(send, Outcome("user_data", 401, UNAUTHORIZED), started, (WWW_AUTHENTICATE,))
+            return
+        config = self.config
+        result = user_data_result(
+            login=config.login,
+            balance_usd=config.balance_usd,
+            charged_usd=self.funds.charged,
+            minute_calls=minute_limit(config.rate_limit, config.rate_period),
+            calls_today=self._calls_answered,
+            today=self.today(),
+        )
+        task = make_task(
+            task_id=uuid.UUID(int=self._id_rng.getrandbits(128), version=4),
+            status_code=OK,
+            status_message=MESSAGES[OK],
+            elapsed=time.perf_counter() - started,
+            path=("v3", "appendix", "user_data"),
+            data={"api": "appendix", "function": "user_data"},
+            result=[result],
+        )
+        envelope = make_envelope(status_code=OK, elapsed=time.perf_counter() - started, tasks=[task])
+        await asgi.send_response(send, 200, encode(envelope))
 
     def _authorized(self, scope: Scope) -> bool:
         value = asgi.header(scope, b"authorization")
@@ -279,15 +315,18 @@ class EmulatorApp:
         await self._latency()
         fault = self.faults.draw() if isinstance(checked, ValidTask) else None
         items: list[Item] = []
+        empty = False  # a 20000 task whose result is null or [] (see EmulatorConfig.empty_result_rate)
         if isinstance(checked, ValidTask):
-            items = build_items(spec, checked.targets, checked.params)
+            items = build_items(spec, checked.targets, checked.params, null_rate=self.config.null_rate)
+            if fault is None and self._empty_rng.random() < self.config.empty_result_rate:
+                empty, items = True, []
             if fault == "missing_items":
                 dropped = self.faults.items_to_drop(len(items))
                 items = [item for index, item in enumerate(items) if index not in dropped]
             if fault is not None and fault in TASK_FAULT_CODES:
                 code = TASK_FAULT_CODES[fault]
                 checked = TaskError(code, MESSAGES[code])
-        first = self._task(spec, tasks[0], checked, items, started)
+        first = self._task(spec, tasks[0], checked, items, started, empty=empty)
         others = [
             self._task(spec, extra, TaskError(ONE_TASK_ONLY, MESSAGES[ONE_TASK_ONLY]), [], started)
             for extra in tasks[1:]
@@ -318,6 +357,8 @@ class EmulatorApp:
         checked: ValidTask | TaskError,
         items: list[Item],
         started: float,
+        *,
+        empty: bool = False,
     ) -> Task:
         task_id = uuid.UUID(int=self._id_rng.getrandbits(128), version=4)
         elapsed = time.perf_counter() - started
@@ -332,6 +373,18 @@ class EmulatorApp:
                 path=path,
                 data=data,
                 result=None,
+            )
+        if empty:
+            # Charged for the request, no row: the safe side of an unverified bill.
+            return make_task(
+                task_id=task_id,
+                status_code=OK,
+                status_message=MESSAGES[OK],
+                elapsed=elapsed,
+                path=path,
+                data=data,
+                result=None if self._empty_rng.random() < 0.5 else [],
+                cost=task_cost(0),
             )
         result: dict[str, object] = {"items_count": len(items), "items": items}
         if spec.has_total_count:
@@ -405,6 +458,7 @@ class EmulatorApp:
 
     def _record(self, outcome: Outcome) -> None:
         self.funds.charge(outcome.hold, outcome.cost)
+        self._calls_answered += 1
         if self.ledger is None:
             return
         self.ledger.record(

@@ -44,6 +44,12 @@ class EmulatorConfig:
     #: The account's balance in USD (``None``: unlimited). A call whose cost, added to what was
     #: charged so far, would exceed it is refused with envelope 40210 "Insufficient funds.".
     balance_usd: float | None = None
+    #: Share of targets answered with ``null`` values (the API's "no data"); which targets is a
+    #: pure function of the target (:func:`~.endpoints.answers_null`).
+    null_rate: float = 0.0
+    #: Share of otherwise good calls answered 20000 with ``result`` ``null`` or ``[]`` (charged
+    #: $0.02, the per-request price: the safe side of an unverified bill).
+    empty_result_rate: float = 0.0
 
     def __post_init__(self) -> None:
         problems = self._problems()
@@ -73,6 +79,10 @@ class EmulatorConfig:
                 problems.append(f"{name} must be a number >= 0; got {value!r}")
         if not (_is_number(self.fault_rate) and 0.0 <= self.fault_rate <= 1.0):
             problems.append(f"fault_rate is a probability from 0.0 to 1.0; got {self.fault_rate!r}")
+        for name in ("null_rate", "empty_result_rate"):
+            value = getattr(self, name)
+            if not (_is_number(value) and 0.0 <= value <= 1.0):
+                problems.append(f"{name} is a share from 0.0 to 1.0; got {value!r}")
         if isinstance(self.faults, str):
             problems.append(f"faults must be a set of names, e.g. frozenset({{{self.faults!r}}}), not a str")
         else:

@@ -134,7 +134,21 @@ def endpoint(name: str) -> EndpointSpec:
         raise ValueError(f"unknown endpoint {name!r}; use one of: {', '.join(ENDPOINTS)}") from None
 
 
-def build_item(spec: EndpointSpec, target: str, params: v.Params) -> Item:
+#: Fields that keep their value in an item answered with nulls: the echo and the target's kind.
+_NEVER_NULL: Final = frozenset({"target", "url", "type"})
+
+
+def answers_null(target: str, null_rate: float) -> bool:
+    """Whether the emulator answers ``target`` with ``null`` values at this ``null_rate``: a pure
+    function of the target (``draw("null", target) < null_rate * 2**64``), the same on every call."""
+    return null_rate > 0 and v.draw("null", target) < null_rate * 2**64
+
+
+def build_item(spec: EndpointSpec, target: str, params: v.Params, *, null: bool = False) -> Item:
+    """The item for ``target``; with ``null``, every value field is ``null`` (the API's "no data")."""
+    if null:
+        fields = spec.item_fields
+        return {name: compute(target, params) if name in _NEVER_NULL else None for name, compute in fields}
     return {name: compute(target, params) for name, compute in spec.item_fields}
 
 
@@ -167,6 +181,12 @@ def answer_order(targets: Sequence[str]) -> list[str]:
     return ordered
 
 
-def build_items(spec: EndpointSpec, targets: Sequence[str], params: v.Params) -> list[Item]:
-    """One item per distinct target, in :func:`answer_order`."""
-    return [build_item(spec, target, params) for target in answer_order(targets)]
+def build_items(
+    spec: EndpointSpec, targets: Sequence[str], params: v.Params, *, null_rate: float = 0.0
+) -> list[Item]:
+    """One item per distinct target, in :func:`answer_order`; those :func:`answers_null` picks
+    have ``null`` values."""
+    return [
+        build_item(spec, target, params, null=answers_null(target, null_rate))
+        for target in answer_order(targets)
+    ]

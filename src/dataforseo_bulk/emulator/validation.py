@@ -117,14 +117,17 @@ def one_year_before(today: dt.date) -> dt.date:
 
 
 def date_from_is_valid(value: object, today: dt.date) -> bool:
-    """``yyyy-mm-dd``, not after today and not before the same day one year ago (UTC)."""
+    """``yyyy-mm-dd``, not before the same day one year ago (UTC): the vendor's documented rules.
+
+    The vendor documents no rule for a day after today, so the emulator accepts one (the
+    client refuses it before sending: that is the client's own check, not the API's)."""
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
         return False
     try:
         day = dt.date.fromisoformat(value)
     except ValueError:
         return False
-    return one_year_before(today) <= day <= today
+    return one_year_before(today) <= day
 
 
 def root_domain_count(targets: tuple[str, ...]) -> int:
@@ -133,10 +136,14 @@ def root_domain_count(targets: tuple[str, ...]) -> int:
 
 def validate_task(spec: EndpointSpec, task: Mapping[str, object], today: dt.date) -> ValidTask | TaskError:
     """Check one task for ``spec``'s endpoint. Unknown fields are reported first: a misspelt
-    ``target`` is better explained by 40506 than by "targets missing"."""
+    ``target`` is better explained by 40506 than by "targets missing".
+
+    An optional field sent as JSON ``null`` is taken as absent (its default applies): the
+    official client sends every unset optional field that way, and the API accepts it."""
     allowed = COMMON_FIELDS | spec.extra_fields.keys()
     if any(name not in allowed for name in task):
         return TaskError(UNKNOWN_FIELDS, "Unknown Fields in POST Data.")
+    task = {name: value for name, value in task.items() if value is not None or name == "targets"}
     raw_targets = task.get("targets")
     if not isinstance(raw_targets, list) or not targets_are_valid(raw_targets):
         return invalid_field("targets")

@@ -5,6 +5,9 @@ async with BulkClient(login="...", password="...") as client:
 result["cnn.com"]   # -> int
 result.failed       # every target without a count, with its reason
 result.stats        # targets, calls, retries, cost_usd, elapsed
+
+Around a job, catch ``JobAborted`` (``exc.result`` holds what was already paid for); its
+subclasses ``AccountRefused`` and ``BudgetExceeded`` say why the job stopped.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from .endpoints import (
 )
 from .engine import ChunkOutcome, RetryDetails
 from .errors import (
+    AccountRefused,
     APIError,
     BudgetExceeded,
     ConfigurationError,
@@ -79,6 +83,7 @@ __all__ = [
     "ENDPOINTS",
     "SANDBOX_URL",
     "APIError",
+    "AccountRefused",
     "BudgetExceeded",
     "BulkClient",
     "BulkResult",

@@ -65,6 +65,11 @@ class ItemError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Endpoint(Generic[V]):
+    """One bulk endpoint, described as data: the seven are ``BULK_*`` and :data:`ENDPOINTS`.
+
+    Pass one (or its ``name``) to :meth:`BulkClient.run` / :meth:`BulkClient.stream`.
+    """
+
     name: str  # e.g. "bulk_backlinks"
     value: Callable[[dict[str, Any]], V]  # item -> what the caller gets; raises ItemError
     key_field: str = "target"  # the item field that echoes the target as sent
@@ -79,6 +84,13 @@ class Endpoint(Generic[V]):
     #: Returns the pydantic model of the value, for endpoints answering a typed item (see
     #: :attr:`item_model`): a function, so that the model is imported when first needed.
     load_item_model: Callable[[], type[BaseModel]] | None = None
+
+    def __repr__(self) -> str:
+        # The generated repr would print the value function (<function int_field.<locals>...>).
+        value = self.value_field
+        if value is None and self.load_item_model is not None:  # _pages_summary_item: PagesSummaryItem
+            value = "".join(word.capitalize() for word in self.load_item_model.__name__.split("_"))
+        return f"<Endpoint {self.name} {self.path}" + (f" -> {value}>" if value else ">")
 
     @property
     def item_model(self) -> type[BaseModel] | None:
@@ -275,3 +287,12 @@ ENDPOINTS: Final[Mapping[str, Endpoint[Any]]] = MappingProxyType(
         )
     }
 )
+
+
+def endpoint_named(name: str) -> Endpoint[Any]:
+    """The bulk endpoint called ``name`` in the API (``"bulk_ranks"``); a :class:`ConfigurationError`
+    listing the names for any other string."""
+    endpoint = ENDPOINTS.get(name)
+    if endpoint is None:
+        raise ConfigurationError(f"no bulk endpoint is called {name!r}: give one of {', '.join(ENDPOINTS)}")
+    return endpoint

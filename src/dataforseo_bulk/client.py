@@ -184,11 +184,17 @@ class _Credentials:
     def __init__(self, login: str | None, password: str | None) -> None:
         login = login if login is not None else os.environ.get(ENV_LOGIN)
         password = password if password is not None else os.environ.get(ENV_PASSWORD)
-        if not login or not password:
+        if not login and not password:
             raise ConfigurationError(
                 f"no API credentials: pass login= and password= (from https://app.dataforseo.com/api-access) "
                 f"or set {ENV_LOGIN} and {ENV_PASSWORD}"
             )
+        if not password:
+            raise ConfigurationError(
+                f"no API password for login {login!r}: pass password= or set {ENV_PASSWORD}"
+            )
+        if not login:
+            raise ConfigurationError(f"no API login to go with the password: pass login= or set {ENV_LOGIN}")
         self.login = login
         self.password = password
         self.auth = httpx.BasicAuth(login, password)

@@ -19,12 +19,15 @@ from typing import Any
 
 import anyio
 
+from .. import __version__
 from .._constants import (
     COST_PER_CALL_USD,
     COST_PER_TARGET_USD,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RETRIES,
     DEFAULT_RATE_LIMIT,
     DEFAULT_RATE_PERIOD,
+    DEFAULT_READ_TIMEOUT,
     ENV_LOGIN,
     ENV_PASSWORD,
     MAX_CHUNK_SIZE,
@@ -45,9 +48,10 @@ from ..endpoints import (
 )
 from ..engine import ChunkOutcome
 from ..errors import ConfigurationError, JobAborted
-from ..params import DEFAULT_RANK_SCALE, check_date_from, check_rank_scale
+from ..params import DEFAULT_RANK_SCALE, RANK_SCALES
 from ..result import JobStats
 from ..targets import InvalidTarget, normalize_target
+from . import options
 from .inputs import count_targets, open_input, read_targets
 from .outputs import Writer, open_output
 from .progress import ProgressDisplay
@@ -66,25 +70,11 @@ class JobCommand:
     params: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {}
 
 
-def _option_type(check: Callable[[str], Any]) -> Callable[[str], Any]:
-    """An argparse ``type=`` from a parameter check: a bad value is a usage error (exit 2) with
-    the check's message, before any file is opened or any call made (also with --dry-run)."""
-
-    def convert(text: str) -> Any:
-        try:
-            return check(text)
-        except ConfigurationError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return convert
-
-
 def _add_rank_scale(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rank-scale",
-        type=_option_type(check_rank_scale),
+        choices=RANK_SCALES,
         default=DEFAULT_RANK_SCALE,
-        metavar="{one_hundred,one_thousand}",
         help=f"ranks from 0 to 100 or from 0 to 1000 (default {DEFAULT_RANK_SCALE})",
     )
 
@@ -92,7 +82,7 @@ def _add_rank_scale(parser: argparse.ArgumentParser) -> None:
 def _add_date_from(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--date-from",
-        type=_option_type(check_date_from),
+        type=options.date_from,
         metavar="YYYY-MM-DD",
         help="count what was found and lost since this day, within the last year in UTC "
         "(default: the API's, one month ago)",
@@ -183,12 +173,19 @@ def parse_rate(text: str) -> tuple[int, float]:
 def _add_job_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="file with one target per line (or a CSV with --column); - for stdin")
     parser.add_argument("-o", "--output", help="OUT.csv, OUT.jsonl or - for stdout (default: stdout)")
-    parser.add_argument("--format", choices=["csv", "jsonl"], help="output format (default: from the suffix)")
+    parser.add_argument(
+        "--format", choices=options.OUTPUT_FORMATS, help="output format (default: from the suffix)"
+    )
     parser.add_argument("--column", help="read targets from this column of a CSV with a header row")
     parser.add_argument(
         "--checkpoint", metavar="FILE", help="SQLite file: resume a stopped job without paying twice"
     )
-    parser.add_argument("--max-cost", type=float, metavar="USD", help="never spend more than this")
+    parser.add_argument(
+        "--max-cost",
+        type=options.knob("max_cost"),
+        metavar="USD",
+        help="never send a call that could take spending past this (default: no cap)",
+    )
     parser.add_argument(
         "--rate",
         type=parse_rate,
@@ -197,12 +194,40 @@ def _add_job_options(parser: argparse.ArgumentParser) -> None:
         help=f"calls allowed per window (default {DEFAULT_RATE_LIMIT}/{DEFAULT_RATE_PERIOD:g})",
     )
     parser.add_argument(
-        "--concurrency", type=int, default=DEFAULT_MAX_CONCURRENCY, help="calls in flight (30)"
+        "--concurrency",
+        type=options.knob("max_concurrency"),
+        default=DEFAULT_MAX_CONCURRENCY,
+        metavar="N",
+        help=f"calls in flight at once (default {DEFAULT_MAX_CONCURRENCY}, the API's limit)",
     )
-    parser.add_argument("--chunk-size", type=int, default=MAX_CHUNK_SIZE, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--chunk-size",
+        type=options.knob("chunk_size"),
+        default=MAX_CHUNK_SIZE,
+        metavar="N",
+        help=f"targets per call, 1 to {MAX_CHUNK_SIZE} (default {MAX_CHUNK_SIZE}: fewest calls, lowest cost)",
+    )
+    parser.add_argument(
+        "--max-retries",
+        type=options.knob("max_retries"),
+        default=DEFAULT_MAX_RETRIES,
+        metavar="N",
+        help=f"retries of a call after a transient failure (default {DEFAULT_MAX_RETRIES}; "
+        "each may be billed)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=options.seconds("--timeout"),
+        default=DEFAULT_READ_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up on one call after this long and retry it (default {DEFAULT_READ_TIMEOUT:g}; "
+        "live tasks end at 120 s on the server)",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--sandbox", action="store_true", help=f"use the free sandbox ({SANDBOX_URL})")
-    where.add_argument("--base-url", help="API base URL (e.g. an emulator on http://127.0.0.1:8765)")
+    where.add_argument(
+        "--base-url", type=options.base_url, help="API base URL (e.g. an emulator on http://127.0.0.1:8765)"
+    )
     parser.add_argument("--login", help=f"API login (default: ${ENV_LOGIN})")
     parser.add_argument("--password", help=f"API password (default: ${ENV_PASSWORD}; prefer the variable)")
     parser.add_argument(
@@ -217,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Bulk DataForSEO Backlinks jobs: paced, retried, budgeted, resumable.",
         epilog="Exit codes: 0 all answered, 1 some targets failed, 2 aborted or usage error.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for job in JOB_COMMANDS:
         sub = commands.add_parser(job.name, help=job.help, description=job.help)
@@ -224,9 +250,19 @@ def build_parser() -> argparse.ArgumentParser:
         job.add_options(sub)
         sub.set_defaults(job=job)
     demo = commands.add_parser("demo", help="offline: a 100,000-target job against the built-in emulator")
-    demo.add_argument("--targets", type=int, default=100_000, help="how many targets (default 100000)")
-    demo.add_argument("-o", "--output", help="where to write the results (default: a temporary file)")
-    demo.add_argument("--latency-ms", type=float, default=40.0, help="emulated latency per call")
+    demo.add_argument(
+        "--targets",
+        type=options.at_least("--targets", 1, integer=True, example="1000"),
+        default=100_000,
+        help="how many targets (default 100000)",
+    )
+    demo.add_argument("-o", "--output", help="CSV file for the results (default: a temporary file)")
+    demo.add_argument(
+        "--latency-ms",
+        type=options.at_least("--latency-ms", 0, integer=False, example="40"),
+        default=40.0,
+        help="emulated latency per call, ± half of it as jitter (default 40)",
+    )
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     emulate = commands.add_parser("emulate", help="run the DataForSEO emulator on loopback")
     from ..emulator import build_parser as emulator_parser
@@ -240,12 +276,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "emulate":
         from ..emulator import main as emulate
 
-        return emulate(list(argv or sys.argv[1:])[1:])
+        return emulate(list(argv or sys.argv[1:])[1:], prog=f"{options.PROG} emulate")
+    options.show_library_warnings()
     try:
         if args.command == "demo":
+            options.check_output(args.output, None, format_option=False)
             return anyio.run(_demo, args)
+        options.check_output(args.output, args.format)
         if args.dry_run:
             return _dry_run(args)
+        options.check_credentials(args.login, args.password)
         return anyio.run(_run_job_command, args)
     except ConfigurationError as exc:
         print(f"dataforseo-bulk: {exc}", file=sys.stderr)
@@ -262,6 +302,8 @@ def _client(args: argparse.Namespace, base_url: str | None = None) -> BulkClient
         "rate_period": args.rate[1],
         "max_concurrency": args.concurrency,
         "chunk_size": args.chunk_size,
+        "max_retries": args.max_retries,
+        "timeout": args.timeout,
         "max_cost": args.max_cost,
     }
     url = base_url or (SANDBOX_URL if args.sandbox else args.base_url)
@@ -323,10 +365,11 @@ async def run_job(
                     finally:
                         stats = outcomes.stats()
             except JobAborted as exc:
-                headline, code = f"aborted: {exc}", EXIT_ABORTED
+                headline, code = f"aborted: {options.abort_line(exc)}", EXIT_ABORTED
     assert stats is not None
     if code == EXIT_OK and stats.failed:
-        headline, code = f"done, {stats.failed:,} targets failed (see the error columns)", EXIT_SOME_FAILED
+        headline = f"done, {options.targets(stats.failed)} failed (see the error columns)"
+        code = EXIT_SOME_FAILED
     if display is not None:
         display.finish(stats, headline=headline)
     elif code == EXIT_ABORTED:

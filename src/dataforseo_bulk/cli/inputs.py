@@ -73,7 +73,10 @@ def read_column(handle: TextIO, column: str) -> Iterator[str]:
     reader = csv.DictReader(_decoded(iter(handle), handle))
     if reader.fieldnames is None or column not in reader.fieldnames:
         found = ", ".join(reader.fieldnames or []) or "no header"
-        raise ConfigurationError(f"--column {column!r} is not in the CSV header ({found})")
+        hint = ""
+        if len(reader.fieldnames or []) == 1 and ";" in found:  # Excel in many locales writes ';'
+            hint = "; the file looks ';'-separated: save it with commas, or give one target per line"
+        raise ConfigurationError(f"--column {column!r} is not in the CSV header ({found}){hint}")
     return _cells(reader, column)
 
 

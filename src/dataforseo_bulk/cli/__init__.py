@@ -49,7 +49,7 @@ from ..endpoints import (
 from ..engine import ChunkOutcome
 from ..errors import ConfigurationError, JobAborted
 from ..params import DEFAULT_RANK_SCALE, RANK_SCALES
-from ..result import JobStats
+from ..result import FailureKind, JobStats
 from ..targets import InvalidTarget, normalize_target
 from . import options
 from .inputs import count_targets, open_input, read_targets
@@ -446,12 +446,18 @@ def _calls_needed(targets: list[str], size: int, endpoint: Endpoint[Any]) -> int
 
 
 # --- demo ----------------------------------------------------------------------------
+#: The demo's deliberately invalid targets start so (one in 1000), to show how they are reported.
+PLANTED_INVALID = "not a target "
+#: Rows of the demo's output shown at the end.
+DEMO_SAMPLE_ROWS = 3
+
+
 def demo_targets(n: int) -> list[str]:
     """A realistic list: domains, subdomains and pages, ~1 % other spellings, ~0.1 % invalid."""
     targets: list[str] = []
     for i in range(n):
         if i % 1000 == 999:
-            targets.append(f"not a target {i}")
+            targets.append(f"{PLANTED_INVALID}{i}")
         elif i % 100 == 42:
             plain = (i - 1) - (i - 3) % 3  # the last plain domain before i (j % 3 == 2)
             targets.append(f"  Site{plain}.EXAMPLE.com ")  # another spelling of site{plain}.example.com
@@ -478,12 +484,19 @@ async def _demo(args: argparse.Namespace) -> int:
     targets = demo_targets(args.targets)
     output = args.output or os.path.join(tempfile.mkdtemp(prefix="dataforseo-bulk-demo-"), "backlinks.csv")
     wrong: list[str] = []
+    planted: dict[str, str] = {}  # the invalid targets the demo put in on purpose -> the reason given
+    unplanned: list[str] = []
 
     def check(outcome: ChunkOutcome[Any]) -> None:
         for raw, value in outcome.values.items():
             target = normalize_target(raw)
             if isinstance(target, InvalidTarget) or value != expected_backlinks(target):
                 wrong.append(raw)
+        for raw, failure in outcome.failed.items():
+            if raw.startswith(PLANTED_INVALID) and failure.kind is FailureKind.INVALID:
+                planted[raw] = failure.reason
+            else:
+                unplanned.append(raw)
 
     print(f"starting the DataForSEO emulator on loopback; {len(targets):,} targets", file=sys.stderr)
     async with serve(config) as url:
@@ -497,7 +510,15 @@ async def _demo(args: argparse.Namespace) -> int:
                 display=None if args.quiet else ProgressDisplay(len(targets)),
                 check=check,
             )
+    if planted:
+        example, reason = next(iter(planted.items()))
+        print(
+            f"the {options.targets(len(planted))} reported invalid were planted by the demo on purpose, "
+            f"e.g. {example!r}: {reason}",
+            file=sys.stderr,
+        )
     print(f"results: {Path(output)}", file=sys.stderr)
+    _print_sample(Path(output), next(iter(planted), None))
     if wrong:
         print(
             f"MISMATCH: {len(wrong)} counts differ from the emulator's values, e.g. {wrong[:3]}",
@@ -505,5 +526,16 @@ async def _demo(args: argparse.Namespace) -> int:
         )
         return EXIT_ABORTED
     print("verified: every count equals the emulator's documented value", file=sys.stderr)
-    # The demo's invalid targets are there on purpose, to show they are reported: not a failure.
-    return EXIT_OK if code == EXIT_SOME_FAILED else code
+    # The planted invalid targets are there to show how they are reported: not a failure.
+    return EXIT_OK if code == EXIT_SOME_FAILED and not unplanned else code
+
+
+def _print_sample(output: Path, failed: str | None) -> None:
+    """A few answered rows of the demo's CSV and the row of one planted invalid target."""
+    with output.open(encoding="utf-8", newline="") as handle:
+        lines = handle.read().splitlines()
+    answered = [line for line in lines[1:] if not line.startswith(PLANTED_INVALID)]
+    shown = lines[:1] + answered[:DEMO_SAMPLE_ROWS]
+    if failed is not None:
+        shown += [line for line in lines if line.startswith(failed + ",")][:1]
+    print("sample rows:\n" + "\n".join(f"  {line}" for line in shown), file=sys.stderr)

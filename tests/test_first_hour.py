@@ -24,6 +24,7 @@ from dataforseo_bulk import (
     FatalAPIError,
     JobAborted,
     JobStats,
+    estimate_cost,
 )
 from test_client_core import client
 
@@ -169,3 +170,9 @@ def test_the_clock_is_a_marked_testing_hook_not_a_default_object() -> None:
     clock = inspect.signature(BulkClient).parameters["clock"]
     assert clock.default is None
     assert "testing hook" in (BulkClient.__doc__ or "")
+
+
+@pytest.mark.parametrize("count", [None, "1000", 2.5, True])
+def test_estimate_cost_wants_a_count(count: object) -> None:
+    with pytest.raises(TypeError, match="n_targets must be an int"):
+        estimate_cost(count)  # type: ignore[arg-type]

@@ -1,7 +1,8 @@
 """A faithful local stand-in for DataForSEO's bulk Backlinks endpoints (see docs/emulator.md).
 
-Independent of the client package: it imports only the standard library, anyio, and (lazily)
-uvicorn for :func:`serve` / :func:`main` and httpx for :func:`asgi_transport`.
+Independent of the client package: it imports only the standard library, anyio, publicsuffixlist
+(root domains), and (lazily) uvicorn for :func:`serve` / :func:`main` and httpx for
+:func:`asgi_transport`.
 """
 
 from __future__ import annotations

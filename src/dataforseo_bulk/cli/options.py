@@ -8,6 +8,7 @@ variable (``DATAFORSEO_PASSWORD``) or the format (``YYYY-MM-DD``), never a Pytho
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import math
 import os
@@ -94,9 +95,20 @@ def date_from(text: str) -> str:
         return check_date_from(text)
     except ConfigurationError:
         today = utc_today()
+        try:
+            day: dt.date | None = dt.date.fromisoformat(text) if len(text) == len("YYYY-MM-DD") else None
+        except ValueError:
+            day = None
+        problem = (
+            "is not a day as YYYY-MM-DD"
+            if day is None
+            else f"is in the future (today is {today} in UTC)"
+            if day > today
+            else "is more than a year ago"
+        )
         raise argparse.ArgumentTypeError(
-            f"--date-from {text}: give a day as YYYY-MM-DD from {earliest_date_from(today)} to {today} "
-            "(UTC; the API keeps one year of new and lost data)"
+            f"--date-from {text} {problem}: give a day as YYYY-MM-DD from {earliest_date_from(today)} "
+            f"to {today} (UTC; the API keeps one year of new and lost data)"
         ) from None
 
 
@@ -167,10 +179,11 @@ def abort_line(exc: JobAborted) -> str:
 
 
 class _Warnings(logging.Handler):
-    """The library's warnings (e.g. concurrency above the API's 30) as CLI lines on stderr."""
+    """The library's warnings and errors (concurrency above the API's 30, a rate-limit pause, the
+    answer that stopped a job) as CLI lines on stderr."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        print(f"{PROG}: warning: {record.getMessage()}", file=sys.stderr)
+        print(f"{PROG}: {record.levelname.lower()}: {record.getMessage()}", file=sys.stderr)
 
 
 def show_library_warnings() -> None:

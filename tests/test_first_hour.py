@@ -176,3 +176,28 @@ def test_the_clock_is_a_marked_testing_hook_not_a_default_object() -> None:
 def test_estimate_cost_wants_a_count(count: object) -> None:
     with pytest.raises(TypeError, match="n_targets must be an int"):
         estimate_cost(count)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        ({"params": ["rank_scale"]}, "params must be a dict"),
+        ({"checkpoint": 5}, "checkpoint must be a file name"),
+        ({"on_progress": 5}, "on_progress must be a function"),
+    ],
+    ids=["params", "checkpoint", "on_progress"],
+)
+async def test_other_job_arguments_of_the_wrong_kind_fail_before_any_call(
+    api: FakeAPI, arguments: dict[str, object], says: str
+) -> None:
+    async with client() as c:
+        with pytest.raises(TypeError, match=says):
+            await c.run("bulk_backlinks", ["a.com"], **arguments)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match=says):
+            c.stream(["a.com"], **arguments)  # type: ignore[call-overload]
+    assert not api.calls
+
+
+def test_a_hook_that_is_not_a_function_fails_at_construction() -> None:
+    with pytest.raises(TypeError, match="on_retry must be a function"):
+        client(on_retry="print")

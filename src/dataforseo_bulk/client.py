@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +114,22 @@ def _check_targets(targets: object) -> None:
             f"targets must be an iterable of domain or URL strings (a list, a generator, an open "
             f"file's lines, an async iterable), not {type(targets).__name__}"
         )
+
+
+def _check_job_arguments(targets: object, params: object, checkpoint: object, on_progress: object) -> None:
+    """A ``TypeError`` now, before any file or call, for a job argument of the wrong kind."""
+    _check_targets(targets)
+    if params is not None and not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict of request fields, e.g. {{'rank_scale': 'one_hundred'}}, "
+                        f"not {type(params).__name__}")  # fmt: skip
+    if checkpoint is not None and not isinstance(checkpoint, str | os.PathLike):
+        raise TypeError(f"checkpoint must be a file name (str or path), not {type(checkpoint).__name__}")
+    _check_hook("on_progress", on_progress)
+
+
+def _check_hook(name: str, hook: object) -> None:
+    if hook is not None and not callable(hook):
+        raise TypeError(f"{name} must be a function (or None), not {type(hook).__name__}")
 
 
 def _resolve(endpoint: Endpoint[V] | str) -> Endpoint[V]:
@@ -314,6 +330,8 @@ class BulkClient:
             max_cost=max_cost,
         )
         _warn_above_api_concurrency(self._options.max_concurrency)
+        _check_hook("on_progress", on_progress)
+        _check_hook("on_retry", on_retry)
         if http_client is not None and transport is not None:
             raise ConfigurationError(
                 "give http_client= or transport=, not both (a client has its own transport)"
@@ -725,7 +743,7 @@ class BulkClient:
             failed.update(outcome.failed)
 
         endpoint = _resolve(endpoint)
-        _check_targets(targets)
+        _check_job_arguments(targets, params, checkpoint, on_progress)
         params = endpoint.check_params(params)  # before any file is made or call sent
         with self._store(endpoint, params, checkpoint) as store:
             job = self.job(
@@ -805,7 +823,7 @@ class BulkClient:
         :class:`BudgetExceeded` (``max_cost`` reached). :class:`ConfigurationError` for a bad
         argument, before any call.
         """
-        _check_targets(targets)
+        _check_job_arguments(targets, params, checkpoint, on_progress)
         return self._stream(
             _resolve(endpoint or BULK_BACKLINKS), targets, params, checkpoint, max_cost, on_progress
         )

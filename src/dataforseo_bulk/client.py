@@ -72,6 +72,48 @@ V = TypeVar("V")
 log = logging.getLogger("dataforseo_bulk")
 
 
+_JOB_ARGUMENTS = """
+        * **targets** - the domains, subdomains and URLs: any iterable of ``str`` (a list, a
+          generator, a file's lines) or an async iterable, read lazily. Not one ``str``: that
+          raises ``TypeError``, as does anything that is not an iterable.
+        * **checkpoint** - *(optional)* a SQLite file (str or path): each finished chunk is
+          committed to it, and a rerun with the same file answers those targets from it
+          without a call (and without paying twice). Default ``None``: no file.
+        * **max_cost** - *(optional)* a spending cap in USD for this job, float > 0; overrides
+          the client's. Default: the client's (``None``, no cap).
+        * **on_progress** - *(optional)* called with a :class:`Progress` after every chunk;
+          overrides the client's.
+"""
+_RETURNS_RESULT = """
+        Returns a :class:`BulkResult`: answered targets → value, ``.failed`` (target →
+        :class:`TargetFailure`) and ``.stats``. Keys are your strings exactly as given.
+
+        Raises :class:`JobAborted` when the job stops early, its ``result`` holding everything
+        already paid for: :class:`AccountRefused` (credentials, funds, access: no call can
+        succeed) or :class:`BudgetExceeded` (``max_cost`` reached). ``TypeError`` or
+        :class:`ConfigurationError` for a bad argument, before any call.
+"""
+_STREAM_RAISES = """
+        Raises :class:`JobAborted` from the ``async with``, after the last outcome, when the
+        job stops early (the outcomes delivered are everything paid for):
+        :class:`AccountRefused` (credentials, funds, access: no call can succeed) or
+        :class:`BudgetExceeded` (``max_cost`` reached). ``TypeError`` or
+        :class:`ConfigurationError` for a bad argument, before any call.
+"""
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _job_doc(result: str) -> Callable[[F], F]:
+    """Appends what every job method takes and gives (:data:`_JOB_ARGUMENTS`) to its docstring:
+    one text for the nine methods, as ``help()`` and the docs show them."""
+
+    def document(method: F) -> F:
+        method.__doc__ = (method.__doc__ or "").rstrip() + "\n" + _JOB_ARGUMENTS + result
+        return method
+
+    return document
+
+
 @dataclass(frozen=True, slots=True)
 class _Options:
     """The numeric knobs, validated together (:func:`_validate`)."""
@@ -386,6 +428,7 @@ class BulkClient:
             await self._http.aclose()
 
     # --- endpoints -------------------------------------------------------------------
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_backlinks(
         self,
         targets: Targets,
@@ -398,30 +441,12 @@ class BulkClient:
 
         One call per 1000 targets of ``POST /v3/backlinks/bulk_backlinks/live``.
 
-
-        * **targets** - the domains, subdomains and URLs: any iterable of ``str`` (a list, a
-          generator, a file's lines) or an async iterable, read lazily. Not one ``str``: that
-          raises ``TypeError``, as does anything that is not an iterable.
-        * **checkpoint** - *(optional)* a SQLite file (str or path): each finished chunk is
-          committed to it, and a rerun with the same file answers those targets from it
-          without a call (and without paying twice). Default ``None``: no file.
-        * **max_cost** - *(optional)* a spending cap in USD for this job, float > 0; overrides
-          the client's. Default: the client's (``None``, no cap).
-        * **on_progress** - *(optional)* called with a :class:`Progress` after every chunk;
-          overrides the client's.
-
-        Returns a :class:`BulkResult`: answered targets → value, ``.failed`` (target →
-        :class:`TargetFailure`) and ``.stats``. Keys are your strings exactly as given.
-
-        Raises :class:`JobAborted` when the job stops early, its ``result`` holding everything
-        already paid for: :class:`AccountRefused` (credentials, funds, access: no call can
-        succeed) or :class:`BudgetExceeded` (``max_cost`` reached). :class:`ConfigurationError`
-        for a bad argument, before any call.
         """
         return await self.run(
             BULK_BACKLINKS, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
         )
 
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_ranks(
         self,
         targets: Targets,
@@ -435,25 +460,6 @@ class BulkClient:
 
         * **rank_scale** - *(optional)* ``"one_thousand"`` (ranks 0–1000, the API's default)
           or ``"one_hundred"`` (0–100).
-
-        * **targets** - the domains, subdomains and URLs: any iterable of ``str`` (a list, a
-          generator, a file's lines) or an async iterable, read lazily. Not one ``str``: that
-          raises ``TypeError``, as does anything that is not an iterable.
-        * **checkpoint** - *(optional)* a SQLite file (str or path): each finished chunk is
-          committed to it, and a rerun with the same file answers those targets from it
-          without a call (and without paying twice). Default ``None``: no file.
-        * **max_cost** - *(optional)* a spending cap in USD for this job, float > 0; overrides
-          the client's. Default: the client's (``None``, no cap).
-        * **on_progress** - *(optional)* called with a :class:`Progress` after every chunk;
-          overrides the client's.
-
-        Returns a :class:`BulkResult`: answered targets → value, ``.failed`` (target →
-        :class:`TargetFailure`) and ``.stats``. Keys are your strings exactly as given.
-
-        Raises :class:`JobAborted` when the job stops early, its ``result`` holding everything
-        already paid for: :class:`AccountRefused` (credentials, funds, access: no call can
-        succeed) or :class:`BudgetExceeded` (``max_cost`` reached). :class:`ConfigurationError`
-        for a bad argument, before any call.
         """
         params = BULK_RANKS.check_params({"rank_scale": rank_scale})
         return await self.run(
@@ -465,6 +471,7 @@ class BulkClient:
             on_progress=on_progress,
         )
 
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_spam_score(
         self,
         targets: Targets,
@@ -475,30 +482,12 @@ class BulkClient:
     ) -> BulkResult[int]:
         """Spam score of every target: ``result[target] -> int``, from 0 to 100.
 
-
-        * **targets** - the domains, subdomains and URLs: any iterable of ``str`` (a list, a
-          generator, a file's lines) or an async iterable, read lazily. Not one ``str``: that
-          raises ``TypeError``, as does anything that is not an iterable.
-        * **checkpoint** - *(optional)* a SQLite file (str or path): each finished chunk is
-          committed to it, and a rerun with the same file answers those targets from it
-          without a call (and without paying twice). Default ``None``: no file.
-        * **max_cost** - *(optional)* a spending cap in USD for this job, float > 0; overrides
-          the client's. Default: the client's (``None``, no cap).
-        * **on_progress** - *(optional)* called with a :class:`Progress` after every chunk;
-          overrides the client's.
-
-        Returns a :class:`BulkResult`: answered targets → value, ``.failed`` (target →
-        :class:`TargetFailure`) and ``.stats``. Keys are your strings exactly as given.
-
-        Raises :class:`JobAborted` when the job stops early, its ``result`` holding everything
-        already paid for: :class:`AccountRefused` (credentials, funds, access: no call can
-        succeed) or :class:`BudgetExceeded` (``max_cost`` reached). :class:`ConfigurationError`
-        for a bad argument, before any call.
         """
         return await self.run(
             BULK_SPAM_SCORE, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
         )
 
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_referring_domains(
         self,
         targets: Targets,
@@ -510,30 +499,12 @@ class BulkClient:
         """Live referring domains and main domains of every target:
         ``result[target] -> ReferringDomainsItem``.
 
-
-        * **targets** - the domains, subdomains and URLs: any iterable of ``str`` (a list, a
-          generator, a file's lines) or an async iterable, read lazily. Not one ``str``: that
-          raises ``TypeError``, as does anything that is not an iterable.
-        * **checkpoint** - *(optional)* a SQLite file (str or path): each finished chunk is
-          committed to it, and a rerun with the same file answers those targets from it
-          without a call (and without paying twice). Default ``None``: no file.
-        * **max_cost** - *(optional)* a spending cap in USD for this job, float > 0; overrides
-          the client's. Default: the client's (``None``, no cap).
-        * **on_progress** - *(optional)* called with a :class:`Progress` after every chunk;
-          overrides the client's.
-
-        Returns a :class:`BulkResult`: answered targets → value, ``.failed`` (target →
-        :class:`TargetFailure`) and ``.stats``. Keys are your strings exactly as given.
-
-        Raises :class:`JobAborted` when the job stops early, its ``result`` holding everything
-        already paid for: :class:`AccountRefused` (credentials, funds, access: no call can
-        succeed) or :class:`BudgetExceeded` (``max_cost`` reached). :class:`ConfigurationError`
-        for a bad argument, before any call.
         """
         return await self.run(
             BULK_REFERRING_DOMAINS, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
         )
 
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_new_lost_backlinks(
         self,
         targets: Targets,
@@ -547,25 +518,6 @@ class BulkClient:
 
         * **date_from** - *(optional)* a ``datetime.date`` or a ``"yyyy-mm-dd"`` string, from one
           year ago to today (UTC). Default ``None``: the API's, one month ago.
-
-        * **targets** - the domains, subdomains and URLs: any iterable of ``str`` (a list, a
-          generator, a file's lines) or an async iterable, read lazily. Not one ``str``: that
-          raises ``TypeError``, as does anything that is not an iterable.
-        * **checkpoint** - *(optional)* a SQLite file (str or path): each finished chunk is
-          committed to it, and a rerun with the same file answers those targets from it
-          without a call (and without paying twice). Default ``None``: no file.
-        * **max_cost** - *(optional)* a spending cap in USD for this job, float > 0; overrides
-          the client's. Default: the client's (``None``, no cap).
-        * **on_progress** - *(optional)* called with a :class:`Progress` after every chunk;
-          overrides the client's.
-
-        Returns a :class:`BulkResult`: answered targets → value, ``.failed`` (target →
-        :class:`TargetFailure`) and ``.stats``. Keys are your strings exactly as given.
-
-        Raises :class:`JobAborted` when the job stops early, its ``result`` holding everything
-        already paid for: :class:`AccountRefused` (credentials, funds, access: no call can
-        succeed) or :class:`BudgetExceeded` (``max_cost`` reached). :class:`ConfigurationError`
-        for a bad argument, before any call.
         """
         params = BULK_NEW_LOST_BACKLINKS.check_params({"date_from": date_from})
         return await self.run(
@@ -577,6 +529,7 @@ class BulkClient:
             on_progress=on_progress,
         )
 
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_new_lost_referring_domains(
         self,
         targets: Targets,
@@ -591,25 +544,6 @@ class BulkClient:
 
         * **date_from** - *(optional)* a ``datetime.date`` or a ``"yyyy-mm-dd"`` string, from one
           year ago to today (UTC). Default ``None``: the API's, one month ago.
-
-        * **targets** - the domains, subdomains and URLs: any iterable of ``str`` (a list, a
-          generator, a file's lines) or an async iterable, read lazily. Not one ``str``: that
-          raises ``TypeError``, as does anything that is not an iterable.
-        * **checkpoint** - *(optional)* a SQLite file (str or path): each finished chunk is
-          committed to it, and a rerun with the same file answers those targets from it
-          without a call (and without paying twice). Default ``None``: no file.
-        * **max_cost** - *(optional)* a spending cap in USD for this job, float > 0; overrides
-          the client's. Default: the client's (``None``, no cap).
-        * **on_progress** - *(optional)* called with a :class:`Progress` after every chunk;
-          overrides the client's.
-
-        Returns a :class:`BulkResult`: answered targets → value, ``.failed`` (target →
-        :class:`TargetFailure`) and ``.stats``. Keys are your strings exactly as given.
-
-        Raises :class:`JobAborted` when the job stops early, its ``result`` holding everything
-        already paid for: :class:`AccountRefused` (credentials, funds, access: no call can
-        succeed) or :class:`BudgetExceeded` (``max_cost`` reached). :class:`ConfigurationError`
-        for a bad argument, before any call.
         """
         params = BULK_NEW_LOST_REFERRING_DOMAINS.check_params({"date_from": date_from})
         return await self.run(
@@ -621,6 +555,7 @@ class BulkClient:
             on_progress=on_progress,
         )
 
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_pages_summary(
         self,
         targets: Targets,
@@ -640,25 +575,6 @@ class BulkClient:
           backlinks of the target's subdomains too; ``False``: the target only.
         * **rank_scale** - *(optional)* ``"one_thousand"`` (0–1000, the default) or
           ``"one_hundred"``.
-
-        * **targets** - the domains, subdomains and URLs: any iterable of ``str`` (a list, a
-          generator, a file's lines) or an async iterable, read lazily. Not one ``str``: that
-          raises ``TypeError``, as does anything that is not an iterable.
-        * **checkpoint** - *(optional)* a SQLite file (str or path): each finished chunk is
-          committed to it, and a rerun with the same file answers those targets from it
-          without a call (and without paying twice). Default ``None``: no file.
-        * **max_cost** - *(optional)* a spending cap in USD for this job, float > 0; overrides
-          the client's. Default: the client's (``None``, no cap).
-        * **on_progress** - *(optional)* called with a :class:`Progress` after every chunk;
-          overrides the client's.
-
-        Returns a :class:`BulkResult`: answered targets → value, ``.failed`` (target →
-        :class:`TargetFailure`) and ``.stats``. Keys are your strings exactly as given.
-
-        Raises :class:`JobAborted` when the job stops early, its ``result`` holding everything
-        already paid for: :class:`AccountRefused` (credentials, funds, access: no call can
-        succeed) or :class:`BudgetExceeded` (``max_cost`` reached). :class:`ConfigurationError`
-        for a bad argument, before any call.
         """
         params = BULK_PAGES_SUMMARY.check_params(
             {"include_subdomains": include_subdomains, "rank_scale": rank_scale}
@@ -696,6 +612,7 @@ class BulkClient:
         on_progress: Callable[[Progress], None] | None = None,
     ) -> BulkResult[Any]: ...
 
+    @_job_doc(_RETURNS_RESULT)
     async def run(
         self,
         endpoint: Endpoint[Any] | str,
@@ -716,24 +633,6 @@ class BulkClient:
         * **params** - *(optional)* the endpoint's extra request fields, e.g.
           ``{"rank_scale": "one_hundred"}``, checked before any call; ``targets`` and ``tag``
           are the client's.
-        * **targets** - the domains, subdomains and URLs: any iterable of ``str`` (a list, a
-          generator, a file's lines) or an async iterable, read lazily. Not one ``str``: that
-          raises ``TypeError``, as does anything that is not an iterable.
-        * **checkpoint** - *(optional)* a SQLite file (str or path): each finished chunk is
-          committed to it, and a rerun with the same file answers those targets from it
-          without a call (and without paying twice). Default ``None``: no file.
-        * **max_cost** - *(optional)* a spending cap in USD for this job, float > 0; overrides
-          the client's. Default: the client's (``None``, no cap).
-        * **on_progress** - *(optional)* called with a :class:`Progress` after every chunk;
-          overrides the client's.
-
-        Returns a :class:`BulkResult`: answered targets → value, ``.failed`` (target →
-        :class:`TargetFailure`) and ``.stats``. Keys are your strings exactly as given.
-
-        Raises :class:`JobAborted` when the job stops early, its ``result`` holding everything
-        already paid for: :class:`AccountRefused` (credentials, funds, access: no call can
-        succeed) or :class:`BudgetExceeded` (``max_cost`` reached). :class:`ConfigurationError`
-        for a bad argument, before any call.
         """
         failed: dict[str, TargetFailure] = {}
 
@@ -782,6 +681,7 @@ class BulkClient:
         on_progress: Callable[[Progress], None] | None = None,
     ) -> AbstractAsyncContextManager[OutcomeStream[V]]: ...
 
+    @_job_doc(_STREAM_RAISES)
     def stream(
         self,
         targets: Targets,
@@ -806,22 +706,6 @@ class BulkClient:
         * **endpoint** - *(optional)* an :class:`Endpoint` or its name (``"bulk_ranks"``);
           default ``BULK_BACKLINKS``.
         * **params** - *(optional)* the endpoint's extra request fields (as for :meth:`run`).
-        * **targets** - the domains, subdomains and URLs: any iterable of ``str`` (a list, a
-          generator, a file's lines) or an async iterable, read lazily. Not one ``str``: that
-          raises ``TypeError``, as does anything that is not an iterable.
-        * **checkpoint** - *(optional)* a SQLite file (str or path): each finished chunk is
-          committed to it, and a rerun with the same file answers those targets from it
-          without a call (and without paying twice). Default ``None``: no file.
-        * **max_cost** - *(optional)* a spending cap in USD for this job, float > 0; overrides
-          the client's. Default: the client's (``None``, no cap).
-        * **on_progress** - *(optional)* called with a :class:`Progress` after every chunk;
-          overrides the client's.
-
-        Raises :class:`JobAborted` from the ``async with``, after the last outcome, when the
-        job stops early (the outcomes delivered are everything paid for):
-        :class:`AccountRefused` (credentials, funds, access: no call can succeed) or
-        :class:`BudgetExceeded` (``max_cost`` reached). :class:`ConfigurationError` for a bad
-        argument, before any call.
         """
         _check_job_arguments(targets, params, checkpoint, on_progress)
         return self._stream(

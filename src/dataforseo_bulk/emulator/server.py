@@ -144,39 +144,32 @@ def parse_concurrency(text: str) -> int | None:
     return value
 
 
+def _number(text: str, *, high: float, expected: str) -> float:
+    """A finite number from 0 to ``high``, or a usage error saying what was ``expected``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (math.isfinite(value) and 0 <= value <= high):
+        raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}")
+    return value
+
+
 def parse_balance(text: str) -> float | None:
     """USD >= 0 (``0.25``), or ``none`` for an unlimited balance."""
     if text.strip().lower() in ("none", "off", "unlimited"):
         return None
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected USD >= 0 such as 0.25, or none; got {text!r}")
-    return value
+    return _number(text, high=math.inf, expected="USD >= 0 such as 0.25, or none")
 
 
 def parse_non_negative(text: str) -> float:
     """A finite number >= 0 (milliseconds, seconds)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0 such as 40; got {text!r}")
-    return value
+    return _number(text, high=math.inf, expected="a number >= 0 such as 40")
 
 
 def parse_probability(text: str) -> float:
     """A probability from 0 to 1 (``0.2``: one good call in five is hit)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a probability from 0 to 1 such as 0.2; got {text!r}")
-    return value
+    return _number(text, high=1.0, expected="a probability from 0 to 1 such as 0.2")
 
 
 def parse_faults(text: str) -> frozenset[str]:

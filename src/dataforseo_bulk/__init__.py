@@ -46,8 +46,8 @@ from .result import BulkResult, FailureKind, JobStats, Progress, TargetFailure
 
 __version__ = "0.1.0"
 
-# The item models are pydantic models, and importing pydantic costs about 0.1 s: they are
-# imported when first named (PEP 562), so a job on a one-number endpoint never imports pydantic.
+# The item models are imported when first named (PEP 562), so a job on a one-number endpoint
+# never builds them (pydantic itself comes with the client, whose knobs it checks).
 # Type checkers see the plain import (and no __getattr__, which would make any name type-check).
 if TYPE_CHECKING:
     from .items import (

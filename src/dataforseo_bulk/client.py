@@ -59,7 +59,7 @@ from .result import BulkResult, JobStats, Progress, TargetFailure
 from .transport import FastTransport, proxies_configured
 
 if TYPE_CHECKING:
-    # Imported where used: a checkpoint needs sqlite3, an item model pydantic (~0.1 s).
+    # Imported where used: a checkpoint needs sqlite3; the item models are built on first use.
     from .checkpoint import Checkpoint
     from .items import (
         NewLostBacklinksItem,

@@ -19,9 +19,9 @@ The seven bulk endpoints (value per target; extra parameters):
 ``BULK_PAGES_SUMMARY`` also takes at most 100 distinct root domains a call (Public Suffix List,
 :mod:`.domains`); the engine's chunk builder honours it.
 
-The item models are pydantic models, and importing pydantic costs about 0.1 s: they are loaded
-when a typed endpoint parses its first item or :attr:`Endpoint.item_model` is read, so
-``import dataforseo_bulk`` and the one-number endpoints never import pydantic.
+The item models (:mod:`.items`) are loaded when a typed endpoint parses its first item or
+:attr:`Endpoint.item_model` is read. (This was to keep pydantic out of start-up; pydantic is
+now imported with the client, whose knobs it checks, so only building the models is saved.)
 """
 
 from __future__ import annotations

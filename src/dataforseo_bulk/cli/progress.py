@@ -12,6 +12,7 @@ tqdm: see docs/cli.md.
 
 from __future__ import annotations
 
+import atexit
 import sys
 import threading
 import time
@@ -143,6 +144,8 @@ class ProgressDisplay:
             )
             self._task = self._bar.add_task("targets", total=self.total, counts="")
             self._bar.start()
+            # If the job ends without finish() (Ctrl-C), the terminal still gets its cursor back.
+            atexit.register(self._bar.stop)
         assert self._task is not None
         self._bar.update(
             self._task,
@@ -179,6 +182,7 @@ class ProgressDisplay:
             if self._last is not None:
                 self._draw(self._last)
             self._bar.stop()
+            atexit.unregister(self._bar.stop)
         elif not self._live and self._last is not None and self._last is not self._shown:
             self.tick()
         self._stream.write(summary(stats, headline=headline) + "\n")

@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import logging
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,12 +158,10 @@ def _check_targets(targets: object) -> None:
         )
 
 
-def _check_job_arguments(targets: object, params: object, checkpoint: object, on_progress: object) -> None:
-    """A ``TypeError`` now, before any file or call, for a job argument of the wrong kind."""
+def _check_job_arguments(targets: object, checkpoint: object, on_progress: object) -> None:
+    """A ``TypeError`` now, before any file or call, for a job argument of the wrong kind (and
+    ``params`` in :meth:`Endpoint.check_params`)."""
     _check_targets(targets)
-    if params is not None and not isinstance(params, Mapping):
-        raise TypeError(f"params must be a dict of request fields, e.g. {{'rank_scale': 'one_hundred'}}, "
-                        f"not {type(params).__name__}")  # fmt: skip
     if checkpoint is not None and not isinstance(checkpoint, str | os.PathLike):
         raise TypeError(f"checkpoint must be a file name (str or path), not {type(checkpoint).__name__}")
     _check_hook("on_progress", on_progress)
@@ -642,7 +640,7 @@ class BulkClient:
             failed.update(outcome.failed)
 
         endpoint = _resolve(endpoint)
-        _check_job_arguments(targets, params, checkpoint, on_progress)
+        _check_job_arguments(targets, checkpoint, on_progress)
         params = endpoint.check_params(params)  # before any file is made or call sent
         with self._store(endpoint, params, checkpoint) as store:
             job = self.job(
@@ -707,10 +705,10 @@ class BulkClient:
           default ``BULK_BACKLINKS``.
         * **params** - *(optional)* the endpoint's extra request fields (as for :meth:`run`).
         """
-        _check_job_arguments(targets, params, checkpoint, on_progress)
-        return self._stream(
-            _resolve(endpoint or BULK_BACKLINKS), targets, params, checkpoint, max_cost, on_progress
-        )
+        resolved = _resolve(endpoint or BULK_BACKLINKS)
+        _check_job_arguments(targets, checkpoint, on_progress)
+        checked = resolved.check_params(params)  # before any file is made or call sent
+        return self._stream(resolved, targets, checked, checkpoint, max_cost, on_progress)
 
     @asynccontextmanager
     async def _stream(
@@ -731,7 +729,6 @@ class BulkClient:
             with contextlib.suppress(anyio.BrokenResourceError, anyio.ClosedResourceError):
                 await send.send(outcome)
 
-        params = endpoint.check_params(params)  # before any file is made or call sent
         with self._store(endpoint, params, checkpoint) as store:
             job = self.job(
                 endpoint,

@@ -121,6 +121,11 @@ class Endpoint(Generic[V]):
         :class:`ConfigurationError` for a field this endpoint does not take, ``targets`` or
         ``tag`` (the client fills those in), or a value the field's check refuses.
         """
+        if params is not None and not isinstance(params, Mapping):
+            raise TypeError(
+                f"params must be a dict of request fields, e.g. {{'rank_scale': 'one_hundred'}}, "
+                f"not {type(params).__name__}"
+            )
         checked: dict[str, Any] = {}
         for name, value in (params or {}).items():
             if name in RESERVED_PARAMS:

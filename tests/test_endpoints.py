@@ -508,10 +508,10 @@ def test_cli_pages_summary_as_jsonl(served: Served, input_file: Path, tmp_path: 
 @pytest.mark.parametrize(
     ("command", "options", "message"),
     [
-        ("ranks", ["--rank-scale", "ten"], "argument --rank-scale: rank_scale='ten' is not valid"),
-        ("pages-summary", ["--rank-scale", "1000"], "rank_scale='1000' is not valid"),
-        ("new-lost-backlinks", ["--date-from", "2001-01-01"], "'2001-01-01' is more than a year ago"),
-        ("new-lost-referring-domains", ["--date-from", "tomorrow"], "'yyyy-mm-dd' string"),
+        ("ranks", ["--rank-scale", "ten"], "argument --rank-scale: invalid choice: 'ten'"),
+        ("pages-summary", ["--rank-scale", "1000"], "invalid choice: '1000'"),
+        ("new-lost-backlinks", ["--date-from", "2001-01-01"], "2001-01-01 is more than a year ago"),
+        ("new-lost-referring-domains", ["--date-from", "tomorrow"], "is not a day as YYYY-MM-DD"),
         ("new-lost-backlinks", ["--date-from", "2001-01-01", "--dry-run"], "more than a year ago"),
     ],
 )

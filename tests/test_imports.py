@@ -1,13 +1,12 @@
-"""What ``import dataforseo_bulk`` loads: only what a one-number job needs.
+"""What ``import dataforseo_bulk`` loads, and the one check of the client's knobs.
 
-pydantic (the item models, the full check of unusual knob values), sqlite3 (checkpoints) and
-publicsuffixlist (root domains) are loaded on first use; see docs/design.md. Each check runs in
+sqlite3 (checkpoints) and publicsuffixlist (root domains) are loaded on first use; pydantic is
+loaded with the client (its knobs are checked by one pydantic model). Each import check runs in
 a fresh interpreter, since this one has imported everything already.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import subprocess
@@ -19,9 +18,8 @@ from pydantic import BaseModel
 
 import dataforseo_bulk
 from dataforseo_bulk import ConfigurationError, client
-from dataforseo_bulk._knobs import validate as pydantic_validate
 
-LAZY = ("pydantic", "pydantic_core", "sqlite3", "publicsuffixlist")
+LAZY = ("sqlite3", "publicsuffixlist")
 
 JOB = textwrap.dedent(
     """
@@ -61,13 +59,13 @@ JOB = textwrap.dedent(
 )
 
 
-def test_import_and_a_one_number_job_load_neither_pydantic_nor_sqlite() -> None:
+def test_import_and_a_one_number_job_load_no_sqlite_nor_suffix_list() -> None:
     out = subprocess.run(
         [sys.executable, "-c", JOB.format(lazy=LAZY)], capture_output=True, text=True, check=True
     ).stdout
     loaded = json.loads(out)
     assert loaded["import"] == []
-    assert loaded["job"] == ["pydantic_core"]  # reads and writes the JSON; pydantic is never imported
+    assert loaded["job"] == []
     assert loaded["value"] == 7
     assert loaded["items"] == ["PagesSummaryItem", "dataforseo_bulk.items"]
 
@@ -100,44 +98,44 @@ class _Int(int):
 
 
 @pytest.mark.parametrize(
-    "knob",
+    ("knob", "expected"),
     [
-        {},
-        {"max_cost": 5},
-        {"max_cost": 0.5},
-        {"rate_period": 0.001},
-        {"rate_period": sys.float_info.max},
-        {"rate_period": "60"},  # pydantic's lax float: taken as 60.0
-        {"rate_period": True},
-        {"rate_period": 10**400},
-        {"rate_period": math.inf},
-        {"rate_period": math.nan},
-        {"rate_period": 0},
-        {"rate_limit": True},
-        {"rate_limit": _Int(5)},
-        {"rate_limit": 2.0},
-        {"chunk_size": 1001},
-        {"chunk_size": 0},
-        {"max_retries": 50},
-        {"max_retries": 51},
-        {"max_retries": -1},
-        {"max_concurrency": "30"},
-        {"max_cost": -1.0},
-        {"max_cost": math.inf},
-        {"max_cost": False},
+        ({}, {"rate_period": 60.0, "max_cost": None}),
+        ({"max_cost": 5}, {"max_cost": 5.0}),
+        ({"max_cost": 0.5}, {"max_cost": 0.5}),
+        ({"rate_period": 0.001}, {"rate_period": 0.001}),
+        ({"rate_period": sys.float_info.max}, {"rate_period": sys.float_info.max}),
+        ({"rate_period": "60"}, {"rate_period": 60.0}),  # pydantic's lax float
+        ({"rate_period": True}, {"rate_period": 1.0}),
+        ({"rate_limit": _Int(5)}, {"rate_limit": 5}),
+        ({"max_retries": 50}, {"max_retries": 50}),
+        ({"rate_period": 10**400}, "rate_period"),
+        ({"rate_period": math.inf}, "rate_period"),
+        ({"rate_period": math.nan}, "rate_period"),
+        ({"rate_period": 0}, "rate_period"),
+        ({"rate_limit": True}, "rate_limit"),
+        ({"rate_limit": 2.0}, "rate_limit"),
+        ({"chunk_size": 1001}, "chunk_size"),
+        ({"chunk_size": 0}, "chunk_size"),
+        ({"max_retries": 51}, "max_retries"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"max_concurrency": "30"}, "max_concurrency"),
+        ({"max_cost": -1.0}, "max_cost"),
+        ({"max_cost": math.inf}, "max_cost"),
+        ({"max_cost": False}, "max_cost"),
     ],
     ids=repr,
 )
-def test_plain_knob_check_agrees_with_the_pydantic_model(knob: dict[str, object]) -> None:
+def test_one_knob_check_accepts_converts_and_names_the_bad_knob(
+    knob: dict[str, object], expected: dict[str, object] | str
+) -> None:
     knobs = {**GOOD, "max_cost": None, **knob}
-    try:
-        expected: object = client._Options(**pydantic_validate(**knobs))
-    except ConfigurationError as exc:
-        expected = str(exc)
-    try:
-        got: object = client._validate(**knobs)
-    except ConfigurationError as exc:
-        got = str(exc)
-    assert got == expected
-    if isinstance(got, client._Options) and isinstance(expected, client._Options):
-        assert list(map(type, dataclasses.astuple(got))) == list(map(type, dataclasses.astuple(expected)))
+    if isinstance(expected, str):
+        named = rf"^{expected}=.* is not valid .*: give .*e\.g\. {expected}="
+        with pytest.raises(ConfigurationError, match=named):
+            client._validate(**knobs)
+        return
+    got = client._validate(**knobs)
+    for name, value in expected.items():
+        assert getattr(got, name) == value
+        assert type(getattr(got, name)) is type(value)

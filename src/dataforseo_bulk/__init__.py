@@ -5,6 +5,9 @@ async with BulkClient(login="...", password="...") as client:
 result["cnn.com"]   # -> int
 result.failed       # every target without a count, with its reason
 result.stats        # targets, calls, retries, cost_usd, elapsed
+
+Around a job, catch ``JobAborted`` (``exc.result`` holds what was already paid for); its
+subclasses ``AccountRefused`` and ``BudgetExceeded`` say why the job stopped.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from .endpoints import (
 )
 from .engine import ChunkOutcome, RetryDetails
 from .errors import (
+    AccountRefused,
     APIError,
     APIUnreachable,
     BalanceExhausted,
@@ -45,8 +49,8 @@ from .result import BulkResult, FailureKind, JobStats, Progress, TargetFailure
 
 __version__ = "0.1.0"
 
-# The item models are pydantic models, and importing pydantic costs about 0.1 s: they are
-# imported when first named (PEP 562), so a job on a one-number endpoint never imports pydantic.
+# The item models are imported when first named (PEP 562), so a job on a one-number endpoint
+# never builds them (pydantic itself comes with the client, whose knobs it checks).
 # Type checkers see the plain import (and no __getattr__, which would make any name type-check).
 if TYPE_CHECKING:
     from .items import (
@@ -84,6 +88,7 @@ __all__ = [
     "APIError",
     "APIUnreachable",
     "Account",
+    "AccountRefused",
     "BalanceExhausted",
     "BudgetExceeded",
     "BulkClient",

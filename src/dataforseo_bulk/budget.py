@@ -14,7 +14,11 @@ def call_cost(n_targets: int) -> float:
 
 
 def estimate_cost(n_targets: int, *, chunk_size: int = MAX_CHUNK_SIZE) -> float:
-    """The cost of answering ``n_targets`` distinct valid targets without retries, in USD."""
+    """The cost in USD of answering ``n_targets`` distinct valid targets without retries, in calls
+    of ``chunk_size`` targets (1 to 1000, default 1000): $0.02 a call plus $0.00003 a target."""
+    for name, value in (("n_targets", n_targets), ("chunk_size", chunk_size)):
+        if type(value) is not int:
+            raise TypeError(f"{name} must be an int, not {type(value).__name__}")
     if n_targets < 0:
         raise ConfigurationError(f"n_targets={n_targets!r}: give a count >= 0")
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:

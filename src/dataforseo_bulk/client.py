@@ -10,15 +10,15 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import logging
 import os
-import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator, Sized
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sized
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeGuard, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import anyio
 import httpx
@@ -38,6 +38,7 @@ from ._constants import (
     MAX_CHUNK_SIZE,
     USER_AGENT,
 )
+from ._knobs import validate
 from .api import Poster, poster
 from .backoff import RetryPolicy
 from .cache import CacheUse, ResultCache, check_cache, check_max_age, open_cache, scope_of
@@ -50,6 +51,7 @@ from .endpoints import (
     BULK_REFERRING_DOMAINS,
     BULK_SPAM_SCORE,
     Endpoint,
+    endpoint_named,
 )
 from .engine import ChunkOutcome, Job, JobSettings, OutcomeSink, OutcomeStore, RetryDetails, Targets
 from .errors import ConfigurationError, JobAborted
@@ -58,7 +60,7 @@ from .params import DEFAULT_INCLUDE_SUBDOMAINS, DEFAULT_RANK_SCALE, RankScale
 from .result import BulkResult, JobStats, Progress, TargetFailure
 
 if TYPE_CHECKING:
-    # Imported where used: a checkpoint needs sqlite3, an item model pydantic (~0.1 s).
+    # Imported where used: a checkpoint needs sqlite3; the item models are built on first use.
     from .account import Account
     from .checkpoint import Checkpoint
     from .items import (
@@ -69,6 +71,49 @@ if TYPE_CHECKING:
     )
 
 V = TypeVar("V")
+log = logging.getLogger("dataforseo_bulk")
+
+
+_JOB_ARGUMENTS = """
+        * **targets** - the domains, subdomains and URLs: any iterable of ``str`` (a list, a
+          generator, a file's lines) or an async iterable, read lazily. Not one ``str``: that
+          raises ``TypeError``, as does anything that is not an iterable.
+        * **checkpoint** - *(optional)* a SQLite file (str or path): each finished chunk is
+          committed to it, and a rerun with the same file answers those targets from it
+          without a call (and without paying twice). Default ``None``: no file.
+        * **max_cost** - *(optional)* a spending cap in USD for this job, float > 0; overrides
+          the client's. Default: the client's (``None``, no cap).
+        * **on_progress** - *(optional)* called with a :class:`Progress` after every chunk;
+          overrides the client's.
+"""
+_RETURNS_RESULT = """
+        Returns a :class:`BulkResult`: answered targets → value, ``.failed`` (target →
+        :class:`TargetFailure`) and ``.stats``. Keys are your strings exactly as given.
+
+        Raises :class:`JobAborted` when the job stops early, its ``result`` holding everything
+        already paid for: :class:`AccountRefused` (credentials, funds, access: no call can
+        succeed) or :class:`BudgetExceeded` (``max_cost`` reached). ``TypeError`` or
+        :class:`ConfigurationError` for a bad argument, before any call.
+"""
+_STREAM_RAISES = """
+        Raises :class:`JobAborted` from the ``async with``, after the last outcome, when the
+        job stops early (the outcomes delivered are everything paid for):
+        :class:`AccountRefused` (credentials, funds, access: no call can succeed) or
+        :class:`BudgetExceeded` (``max_cost`` reached). ``TypeError`` or
+        :class:`ConfigurationError` for a bad argument, before any call.
+"""
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _job_doc(result: str) -> Callable[[F], F]:
+    """Appends what every job method takes and gives (:data:`_JOB_ARGUMENTS`) to its docstring:
+    one text for the nine methods, as ``help()`` and the docs show them."""
+
+    def document(method: F) -> F:
+        method.__doc__ = (method.__doc__ or "").rstrip() + "\n" + _JOB_ARGUMENTS + result
+        return method
+
+    return document
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,56 +129,83 @@ class _Options:
 
 
 def _validate(**knobs: Any) -> _Options:
-    # Plain numbers inside their ranges, the usual knobs, are checked here. Anything else goes to
-    # the pydantic model in _knobs, imported only then (pydantic costs ~0.1 s at start-up): it
-    # accepts, converts and words its messages exactly as the client always has.
-    options = _plain_options(**knobs)
-    if options is None:
-        from ._knobs import validate  # lazy: see above
-
-        options = _Options(**validate(**knobs))
-    return options
+    """The numeric knobs, checked and converted by the one model in :mod:`._knobs`."""
+    return _Options(**validate(**knobs))
 
 
-def _plain_options(
-    *,
-    rate_limit: object,
-    rate_period: object,
-    max_concurrency: object,
-    chunk_size: object,
-    max_retries: object,
-    max_cost: object,
-) -> _Options | None:
-    """The knobs, if each is a plain number inside its range; else ``None``."""
-    if (
-        _is_int(rate_limit, 1)
-        and _is_positive(rate_period)
-        and _is_int(max_concurrency, 1)
-        and _is_int(chunk_size, 1, MAX_CHUNK_SIZE)
-        and _is_int(max_retries, 0, 50)
-        and (max_cost is None or _is_positive(max_cost))
-    ):
-        return _Options(
-            rate_limit=rate_limit,
-            rate_period=float(rate_period),
-            max_concurrency=max_concurrency,
-            chunk_size=chunk_size,
-            max_retries=max_retries,
-            max_cost=float(max_cost) if max_cost is not None else None,
+def _warn_above_api_concurrency(max_concurrency: int) -> None:
+    # Accepted (an account may have a higher cap), but on an ordinary account every call past
+    # the 30th is refused with 40209 and the engine halves its cap: the job runs slower, not faster.
+    if max_concurrency > DEFAULT_MAX_CONCURRENCY:
+        log.warning(
+            "%d calls at once is more than the %d the API allows: the extra calls are refused "
+            "(40209) and the job slows down; use %d or fewer unless your account allows more",
+            max_concurrency,
+            DEFAULT_MAX_CONCURRENCY,
+            DEFAULT_MAX_CONCURRENCY,
         )
-    return None
 
 
-def _is_int(value: object, low: int, high: int | None = None) -> TypeGuard[int]:
-    """An ``int`` (not a bool, not a subclass) from ``low`` to ``high``."""
-    return type(value) is int and low <= value and (high is None or value <= high)
+def _check_targets(targets: object) -> None:
+    """A ``TypeError`` now, before any call, for targets that are not a collection of strings."""
+    if isinstance(targets, str | bytes | bytearray | memoryview):
+        raise TypeError(
+            f"targets must be an iterable of domain or URL strings, not one {type(targets).__name__} "
+            f"(it would be read character by character): wrap it in a list, e.g. [{targets!r}]"
+        )
+    if not isinstance(targets, Iterable | AsyncIterable):
+        raise TypeError(
+            f"targets must be an iterable of domain or URL strings (a list, a generator, an open "
+            f"file's lines, an async iterable), not {type(targets).__name__}"
+        )
 
 
-def _is_positive(value: object) -> TypeGuard[float]:
-    """A finite ``float`` or an ``int`` (not a bool, not a subclass) greater than 0."""
-    if type(value) is float or type(value) is int:
-        return 0 < value <= sys.float_info.max  # also refuses NaN and infinity
-    return False
+def _check_job_arguments(targets: object, checkpoint: object, on_progress: object) -> None:
+    """A ``TypeError`` now, before any file or call, for a job argument of the wrong kind (and
+    ``params`` in :meth:`Endpoint.check_params`)."""
+    _check_targets(targets)
+    if checkpoint is not None and not isinstance(checkpoint, str | os.PathLike):
+        raise TypeError(f"checkpoint must be a file name (str or path), not {type(checkpoint).__name__}")
+    _check_hook("on_progress", on_progress)
+
+
+def _check_hook(name: str, hook: object) -> None:
+    if hook is not None and not callable(hook):
+        raise TypeError(f"{name} must be a function (or None), not {type(hook).__name__}")
+
+
+def _resolve(endpoint: Endpoint[V] | str) -> Endpoint[V]:
+    """An :class:`Endpoint`, or the name of one: the API's function name, e.g. ``"bulk_ranks"``."""
+    if isinstance(endpoint, Endpoint):
+        return endpoint
+    if isinstance(endpoint, str):
+        return endpoint_named(endpoint)
+    raise TypeError(
+        f"endpoint must be an Endpoint (e.g. BULK_RANKS) or its name (e.g. 'bulk_ranks'), "
+        f"not {type(endpoint).__name__}"
+    )
+
+
+def _one_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error a task group wrapped: what the caller raises instead of the group.
+
+    A job runs in task groups, which wrap whatever escapes them (a bad item in the caller's
+    iterable, an exception from a hook); the caller gets that error itself. With several, the
+    first, the group kept as its ``__cause__``.
+    """
+    leaves: list[BaseException] = []
+
+    def collect(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                collect(inner)
+        else:
+            leaves.append(error)
+
+    collect(group)
+    if len(leaves) > 1:
+        leaves[0].__cause__ = group
+    return leaves[0]
 
 
 def _check_cache_knobs(cache: object, max_age: object) -> tuple[str | Path | ResultCache | None, float]:
@@ -194,11 +266,17 @@ class _Credentials:
     def __init__(self, login: str | None, password: str | None) -> None:
         login = login if login is not None else os.environ.get(ENV_LOGIN)
         password = password if password is not None else os.environ.get(ENV_PASSWORD)
-        if not login or not password:
+        if not login and not password:
             raise ConfigurationError(
                 f"no API credentials: pass login= and password= (from https://app.dataforseo.com/api-access) "
                 f"or set {ENV_LOGIN} and {ENV_PASSWORD}"
             )
+        if not password:
+            raise ConfigurationError(
+                f"no API password for login {login!r}: pass password= or set {ENV_PASSWORD}"
+            )
+        if not login:
+            raise ConfigurationError(f"no API login to go with the password: pass login= or set {ENV_LOGIN}")
         self.login = login
         self.password = password
 
@@ -227,7 +305,78 @@ class OutcomeStream(AsyncIterator[ChunkOutcome[V]]):
 
 
 class BulkClient:
-    """Async client for DataForSEO's bulk Backlinks endpoints. See the README for a tour."""
+    """An async client for DataForSEO's bulk Backlinks endpoints.
+
+    Give it any number of domains and URLs; get one read-only map target → value in which every
+    input is accounted for (a value, or a :class:`TargetFailure` with its reason). Calls are
+    chunked, paced to the account's limits, retried when the failure is transient, and stopped
+    at once when the API says no call can succeed::
+
+        async with BulkClient(login="...", password="...") as client:
+            result = await client.bulk_backlinks(["cnn.com", "https://www.apple.com/iphone/"])
+        result["cnn.com"]   # an int
+        result.failed       # target -> TargetFailure
+        result.stats        # JobStats: calls, retries, cost_usd, ...
+
+    Every argument is checked here, before any network call: a bad one raises
+    :class:`ConfigurationError` (a ``ValueError``) saying how to fix the call.
+
+    **Parameters**
+
+    * **login**, **password** - *(optional)* the API credentials from
+      https://app.dataforseo.com/api-access (not the account's own password). Default: the
+      ``DATAFORSEO_LOGIN`` and ``DATAFORSEO_PASSWORD`` environment variables. The password is in
+      no repr, log line, message or file.
+    * **base_url** - *(optional)* where the API is. Default ``https://api.dataforseo.com``;
+      ``SANDBOX_URL`` for the free sandbox (dummy data, never billed); ``http://`` only on
+      loopback (an emulator), so that credentials never travel in clear.
+    * **rate_limit**, **rate_period** - *(optional)* at most ``rate_limit`` calls (int ≥ 1) in
+      *any* window of ``rate_period`` seconds (float > 0). Default 2000 per 60 s, every account's
+      limit; 10000 if yours was raised.
+    * **max_concurrency** - *(optional)* calls in flight at once, int ≥ 1. Default 30, the API's
+      cap: above it the extra calls are refused (40209), so a higher value is logged as a
+      warning and only helps an account with a raised cap.
+    * **chunk_size** - *(optional)* targets per call, 1 to 1000. Default 1000 (the API's
+      maximum, and the cheapest: each call costs $0.02 plus $0.00003 a target).
+    * **max_retries** - *(optional)* retries of one call after a transient failure (5xx, rate
+      limit, lost answer), 0 to 50. Default 4. A retried live call may be billed again.
+    * **timeout** - *(optional)* a deadline in seconds for the whole of one call (connect, send,
+      wait, read), float > 0, or an ``httpx.Timeout`` (its ``read`` is the deadline). Default 150
+      (live tasks end at 120 s on the server); connecting has its own 10 s limit. A call cut at
+      the deadline may have been billed: it counts in ``stats.unknown_cost_calls`` and is retried.
+    * **max_cost** - *(optional)* a spending cap in USD, float > 0. No call is sent that could
+      take spending (answers received plus calls in flight, at their maximum cost) past it;
+      the job stops with :class:`BudgetExceeded`. Default ``None``: no cap. Each job method
+      takes its own ``max_cost`` too.
+    * **http_client** - *(optional)* your own ``httpx.AsyncClient`` (proxies, certificates,
+      event hooks); used as it is and left open. Default: one owned by this client, its
+      connection pool sized to ``max_concurrency``.
+    * **transport** - *(optional)* an ``httpx.AsyncBaseTransport`` for the client's own
+      ``httpx.AsyncClient`` (e.g. ``httpx.MockTransport`` or the emulator's ASGI transport).
+      Give ``http_client`` or ``transport``, not both.
+    * **on_progress** - *(optional)* called with a :class:`Progress` after every chunk of every
+      job (a job method's own ``on_progress`` takes precedence). Keep it quick: it runs in the
+      event loop.
+    * **on_retry** - *(optional)* called with a :class:`RetryDetails` before each retry.
+    * **cache** - *(optional)* a results cache: the path of an SQLite file (made if missing) or a
+      ``ResultCache``. Every job answers from it the targets bought for the same API, endpoint
+      and parameters less than ``max_age`` ago, buys only the rest and stores what it buys.
+      Default ``None``: no cache. See docs/jobs.md.
+    * **max_age** - *(with cache)* how old a cached answer may be: a ``datetime.timedelta`` or
+      seconds ≥ 0 (0: buy everything again and store the new answers). Required with ``cache``.
+    * **check_balance** - *(optional)* read the account's balance (free) as each job starts:
+      a job of known size whose worst case exceeds it is refused before any paid call, and no
+      call is sent that could take spending past it (:class:`BalanceExhausted`). Default
+      ``True``; ``False`` for credentials without access to the account's data.
+    * **retry_policy** - *(optional, advanced)* a :class:`RetryPolicy` (backoff times); default
+      the project's, with ``max_retries`` retries.
+    * **clock** - *(testing hook)* the time source of pacing and backoff; tests pass a fake one.
+      Default ``None``: the event loop's clock. Not needed in production code.
+
+    Use it as an async context manager (or call :meth:`aclose`): it closes the connections it
+    opened. One client may run several jobs one after another; jobs run at the same time are
+    each paced on their own, so together they could pass the account's limits.
+    """
 
     def __init__(
         self,
@@ -247,7 +396,7 @@ class BulkClient:
         on_progress: Callable[[Progress], None] | None = None,
         on_retry: Callable[[RetryDetails], None] | None = None,
         retry_policy: RetryPolicy | None = None,
-        clock: Clock = LOOP_CLOCK,
+        clock: Clock | None = None,
         cache: str | Path | ResultCache | None = None,
         max_age: dt.timedelta | float | None = None,
         check_balance: bool = True,
@@ -267,6 +416,9 @@ class BulkClient:
             max_cost=max_cost,
         )
         self._cache, self._max_age = _check_cache_knobs(cache, max_age)
+        _warn_above_api_concurrency(self._options.max_concurrency)
+        _check_hook("on_progress", on_progress)
+        _check_hook("on_retry", on_retry)
         if http_client is not None and transport is not None:
             raise ConfigurationError(
                 "give http_client= or transport=, not both (a client has its own transport)"
@@ -277,7 +429,7 @@ class BulkClient:
         self._retry = retry_policy or RetryPolicy(max_retries=self._options.max_retries)
         self._on_progress = on_progress
         self._on_retry = on_retry
-        self._clock = clock
+        self._clock = clock or LOOP_CLOCK
         self._timeout = timeout_
         self._owns_http = http_client is None
         # With no transport given, httpx builds its own (httpcore, h11) and, as it does only then,
@@ -310,6 +462,7 @@ class BulkClient:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the connections this client opened (not a caller's own ``http_client``)."""
         if self._owns_http:
             await self._http.aclose()
 
@@ -322,24 +475,33 @@ class BulkClient:
         auth = httpx.BasicAuth(credentials.login, credentials.password)
         return await read_account(self._http, self.base_url, auth)
 
-    async def _balance(
-        self, endpoint: Endpoint[Any], targets: Targets, checkpoint: str | Path | None
-    ) -> float | None:
-        """The balance the job may spend (``None``: not checked); refuses a sized input that
-        could cost more (not when resuming a checkpoint or with a cache: what they hold costs
-        nothing, so the input's size overstates the cost; the cap during the job still holds)."""
+    async def _cap_at_balance(
+        self, job: Job[Any], endpoint: Endpoint[Any], targets: Targets, checkpoint: str | Path | None
+    ) -> None:
+        """Keep ``job`` within the account's balance (unless ``check_balance=False``).
+
+        A sized input (not resumed from a checkpoint, no cache: what they hold costs nothing,
+        so the input's size would overstate the cost) is priced now, and refused before any
+        file is touched or call sent if it could cost more than the balance. Otherwise the
+        balance is read just before the first call: a job with nothing to send reads nothing.
+        """
         if not self._check_balance:
-            return None
+            return
         from .account import balance_at_start
 
+        chunk_size = min(self._options.chunk_size, endpoint.max_targets)
+
+        async def read(n_targets: int | None = None) -> float | None:
+            return await balance_at_start(self.account, n_targets=n_targets, chunk_size=chunk_size)
+
         sized = isinstance(targets, Sized) and not _exists(checkpoint) and self._cache is None
-        return await balance_at_start(
-            self.account,
-            n_targets=len(targets) if sized else None,  # type: ignore[arg-type]
-            chunk_size=min(self._options.chunk_size, endpoint.max_targets),
-        )
+        if sized and len(targets):  # type: ignore[arg-type]
+            job.cap_at_balance(await read(len(targets)))  # type: ignore[arg-type]
+        else:
+            job.read_balance_first(read)
 
     # --- endpoints -------------------------------------------------------------------
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_backlinks(
         self,
         targets: Targets,
@@ -348,12 +510,17 @@ class BulkClient:
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> BulkResult[int | None]:
-        """Live backlink count of every target: ``result[target] -> int`` (``None``: the API has no
-        data for it); see ``result.failed``."""
+        """Live backlink count of every target: ``result[target] -> int``, or ``None`` where the
+        API answered that it has no data for the target.
+
+        One call per 1000 targets of ``POST /v3/backlinks/bulk_backlinks/live``.
+
+        """
         return await self.run(
             BULK_BACKLINKS, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
         )
 
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_ranks(
         self,
         targets: Targets,
@@ -363,8 +530,11 @@ class BulkClient:
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> BulkResult[int | None]:
-        """Rank of every target: ``result[target] -> int``, 0–1000 (0–100 with
-        ``rank_scale="one_hundred"``)."""
+        """Rank of every target: ``result[target] -> int`` (``None``: the API has no data).
+
+        * **rank_scale** - *(optional)* ``"one_thousand"`` (ranks 0–1000, the API's default)
+          or ``"one_hundred"`` (0–100).
+        """
         params = BULK_RANKS.check_params({"rank_scale": rank_scale})
         return await self.run(
             BULK_RANKS,
@@ -375,6 +545,7 @@ class BulkClient:
             on_progress=on_progress,
         )
 
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_spam_score(
         self,
         targets: Targets,
@@ -383,11 +554,15 @@ class BulkClient:
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> BulkResult[int | None]:
-        """Spam score of every target: ``result[target] -> int`` from 0 to 100."""
+        """Spam score of every target: ``result[target] -> int``, from 0 to 100 (``None``: the API
+        has no data).
+
+        """
         return await self.run(
             BULK_SPAM_SCORE, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
         )
 
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_referring_domains(
         self,
         targets: Targets,
@@ -396,11 +571,15 @@ class BulkClient:
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> BulkResult[ReferringDomainsItem]:
-        """Live referring (main) domains of every target: ``result[target] -> ReferringDomainsItem``."""
+        """Live referring domains and main domains of every target:
+        ``result[target] -> ReferringDomainsItem``.
+
+        """
         return await self.run(
             BULK_REFERRING_DOMAINS, targets, checkpoint=checkpoint, max_cost=max_cost, on_progress=on_progress
         )
 
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_new_lost_backlinks(
         self,
         targets: Targets,
@@ -410,8 +589,11 @@ class BulkClient:
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> BulkResult[NewLostBacklinksItem]:
-        """Backlinks found and lost since ``date_from`` (a date or ``"yyyy-mm-dd"`` within the last
-        year, UTC; ``None``: the API's default, one month ago): ``result[target] -> NewLostBacklinksItem``."""
+        """Backlinks found and lost since a day: ``result[target] -> NewLostBacklinksItem``.
+
+        * **date_from** - *(optional)* a ``datetime.date`` or a ``"yyyy-mm-dd"`` string, from one
+          year ago to today (UTC). Default ``None``: the API's, one month ago.
+        """
         params = BULK_NEW_LOST_BACKLINKS.check_params({"date_from": date_from})
         return await self.run(
             BULK_NEW_LOST_BACKLINKS,
@@ -422,6 +604,7 @@ class BulkClient:
             on_progress=on_progress,
         )
 
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_new_lost_referring_domains(
         self,
         targets: Targets,
@@ -431,8 +614,12 @@ class BulkClient:
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
     ) -> BulkResult[NewLostReferringDomainsItem]:
-        """Referring (main) domains found and lost since ``date_from`` (as for
-        :meth:`bulk_new_lost_backlinks`): ``result[target] -> NewLostReferringDomainsItem``."""
+        """Referring (main) domains found and lost since a day:
+        ``result[target] -> NewLostReferringDomainsItem``.
+
+        * **date_from** - *(optional)* a ``datetime.date`` or a ``"yyyy-mm-dd"`` string, from one
+          year ago to today (UTC). Default ``None``: the API's, one month ago.
+        """
         params = BULK_NEW_LOST_REFERRING_DOMAINS.check_params({"date_from": date_from})
         return await self.run(
             BULK_NEW_LOST_REFERRING_DOMAINS,
@@ -443,6 +630,7 @@ class BulkClient:
             on_progress=on_progress,
         )
 
+    @_job_doc(_RETURNS_RESULT)
     async def bulk_pages_summary(
         self,
         targets: Targets,
@@ -457,6 +645,11 @@ class BulkClient:
 
         Each call holds at most 100 distinct root domains (Public Suffix List) as well as at most
         1000 targets, so targets spread over many sites take more calls.
+
+        * **include_subdomains** - *(optional)* ``True`` (the API's default): count the
+          backlinks of the target's subdomains too; ``False``: the target only.
+        * **rank_scale** - *(optional)* ``"one_thousand"`` (0–1000, the default) or
+          ``"one_hundred"``.
         """
         params = BULK_PAGES_SUMMARY.check_params(
             {"include_subdomains": include_subdomains, "rank_scale": rank_scale}
@@ -470,6 +663,7 @@ class BulkClient:
             on_progress=on_progress,
         )
 
+    @overload
     async def run(
         self,
         endpoint: Endpoint[V],
@@ -479,13 +673,41 @@ class BulkClient:
         checkpoint: str | Path | None = None,
         max_cost: float | None = None,
         on_progress: Callable[[Progress], None] | None = None,
-    ) -> BulkResult[V]:
-        """Any bulk endpoint: every target answered, merged into one ``BulkResult``.
+    ) -> BulkResult[V]: ...
 
-        ``checkpoint`` names a SQLite file: finished chunks are committed to it as they
-        complete, and a rerun with the same file answers those from it without a call.
-        ``max_cost`` here overrides the client's. Raises :class:`JobAborted` (its
-        ``result`` holding everything already paid for) on a fatal answer or the budget.
+    @overload
+    async def run(
+        self,
+        endpoint: str,
+        targets: Targets,
+        *,
+        params: dict[str, Any] | None = None,
+        checkpoint: str | Path | None = None,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> BulkResult[Any]: ...
+
+    @_job_doc(_RETURNS_RESULT)
+    async def run(
+        self,
+        endpoint: Endpoint[Any] | str,
+        targets: Targets,
+        *,
+        params: dict[str, Any] | None = None,
+        checkpoint: str | Path | None = None,
+        max_cost: float | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> BulkResult[Any]:
+        """Any bulk endpoint, by description or by name: every target answered, in one result::
+
+            result = await client.run("bulk_ranks", targets, params={"rank_scale": "one_hundred"})
+
+        * **endpoint** - an :class:`Endpoint` (``BULK_RANKS``, ...) or its name in the API
+          (``"bulk_ranks"``, the ``{name}`` of ``/v3/backlinks/{name}/live``); see
+          :data:`ENDPOINTS`. An unknown name raises :class:`ConfigurationError` listing them.
+        * **params** - *(optional)* the endpoint's extra request fields, e.g.
+          ``{"rank_scale": "one_hundred"}``, checked before any call; ``targets`` and ``tag``
+          are the client's.
         """
         failed: dict[str, TargetFailure] = {}
 
@@ -494,8 +716,9 @@ class BulkClient:
             # job.answers() hands that over at the end (one dict for the whole job).
             failed.update(outcome.failed)
 
+        endpoint = _resolve(endpoint)
+        _check_job_arguments(targets, checkpoint, on_progress)
         params = endpoint.check_params(params)  # before any file is made or call sent
-        balance = await self._balance(endpoint, targets, checkpoint)
         with (
             self._cached(endpoint, params, checkpoint, streaming=False) as (cache, checkpoint),
             self._store(endpoint, params, checkpoint) as store,
@@ -509,12 +732,14 @@ class BulkClient:
                 max_cost=max_cost,
                 on_progress=on_progress,
             )
-            job.cap_at_balance(balance)
+            await self._cap_at_balance(job, endpoint, targets, checkpoint)
             try:
                 stats = await job.run(targets)
             except JobAborted as exc:
                 exc.result = BulkResult(job.answers(), failed, job.stats())
                 raise
+            except BaseExceptionGroup as group:
+                raise _one_error(group) from None
         return BulkResult(job.answers(), failed, stats)
 
     @overload
@@ -541,11 +766,12 @@ class BulkClient:
         on_progress: Callable[[Progress], None] | None = None,
     ) -> AbstractAsyncContextManager[OutcomeStream[V]]: ...
 
+    @_job_doc(_STREAM_RAISES)
     def stream(
         self,
         targets: Targets,
         *,
-        endpoint: Endpoint[Any] | None = None,
+        endpoint: Endpoint[Any] | str | None = None,
         params: dict[str, Any] | None = None,
         checkpoint: str | Path | None = None,
         max_cost: float | None = None,
@@ -554,14 +780,22 @@ class BulkClient:
         """Per-chunk outcomes in completion order, input read lazily, memory bounded::
 
             async with client.stream(targets, checkpoint="job.sqlite") as outcomes:
-                async for outcome in outcomes:
+                async for outcome in outcomes:      # a ChunkOutcome per chunk
                     write(outcome.values, outcome.failed)
+                print(outcomes.stats())             # JobStats so far, at any time
 
-        A context manager around the iterator, so the job's tasks never outlive the block
-        (leaving the block early cancels what is in flight). A fatal answer or the budget
-        raises :class:`JobAborted` from the ``async with`` after the last outcome.
+        For inputs of any size: nothing is merged in memory, and with a ``checkpoint`` the
+        answers are kept in the file only. A context manager around the iterator, so the job's
+        tasks never outlive the block (leaving it early cancels what is in flight).
+
+        * **endpoint** - *(optional)* an :class:`Endpoint` or its name (``"bulk_ranks"``);
+          default ``BULK_BACKLINKS``.
+        * **params** - *(optional)* the endpoint's extra request fields (as for :meth:`run`).
         """
-        return self._stream(endpoint or BULK_BACKLINKS, targets, params, checkpoint, max_cost, on_progress)
+        resolved = _resolve(endpoint or BULK_BACKLINKS)
+        _check_job_arguments(targets, checkpoint, on_progress)
+        checked = resolved.check_params(params)  # before any file is made or call sent
+        return self._stream(resolved, targets, checked, checkpoint, max_cost, on_progress)
 
     @asynccontextmanager
     async def _stream(
@@ -583,7 +817,6 @@ class BulkClient:
                 await send.send(outcome)
 
         params = endpoint.check_params(params)  # before any file is made or call sent
-        balance = await self._balance(endpoint, targets, checkpoint)
         with (
             self._cached(endpoint, params, checkpoint, streaming=True) as (cache, checkpoint),
             self._store(endpoint, params, checkpoint) as store,
@@ -598,7 +831,7 @@ class BulkClient:
                 on_progress=on_progress,
                 streaming=True,
             )
-            job.cap_at_balance(balance)
+            await self._cap_at_balance(job, endpoint, targets, checkpoint)
 
             async def produce() -> None:
                 async with send:
@@ -616,10 +849,8 @@ class BulkClient:
                     finally:
                         tg.cancel_scope.cancel()
             except BaseExceptionGroup as group:
-                # One error from the job or the consumer's block: raise it as itself, not in a group.
-                if len(group.exceptions) == 1:
-                    raise group.exceptions[0] from None
-                raise
+                # An error from the job or the consumer's block: raise it as itself, not in a group.
+                raise _one_error(group) from None
         if raised:
             raise raised[0]
 
@@ -677,7 +908,8 @@ class BulkClient:
         on_progress: Callable[[Progress], None] | None = None,
         streaming: bool = False,
     ) -> Job[V]:
-        """A :class:`Job` on this client's connection and settings.
+        """A :class:`Job` on this client's connection and settings (low level: most code wants
+        :meth:`run` or :meth:`stream`).
 
         ``streaming`` with a ``store``: answered targets are kept in the store only, so memory
         stays bounded by the calls in flight however long the input.

@@ -23,9 +23,9 @@ every value field optional, and a ``null`` is the API's "no data" for a target i
 ``BULK_PAGES_SUMMARY`` also takes at most 100 distinct root domains a call (Public Suffix List,
 :mod:`.domains`); the engine's chunk builder honours it.
 
-The item models are pydantic models, and importing pydantic costs about 0.1 s: they are loaded
-when a typed endpoint parses its first item or :attr:`Endpoint.item_model` is read, so
-``import dataforseo_bulk`` and the one-number endpoints never import pydantic.
+The item models (:mod:`.items`) are loaded when a typed endpoint parses its first item or
+:attr:`Endpoint.item_model` is read. (This was to keep pydantic out of start-up; pydantic is
+now imported with the client, whose knobs it checks, so only building the models is saved.)
 """
 
 from __future__ import annotations
@@ -69,6 +69,11 @@ class ItemError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Endpoint(Generic[V]):
+    """One bulk endpoint, described as data: the seven are ``BULK_*`` and :data:`ENDPOINTS`.
+
+    Pass one (or its ``name``) to :meth:`BulkClient.run` / :meth:`BulkClient.stream`.
+    """
+
     name: str  # e.g. "bulk_backlinks"
     value: Callable[[dict[str, Any]], V]  # item -> what the caller gets; raises ItemError
     key_field: str = "target"  # the item field that echoes the target as sent
@@ -85,6 +90,13 @@ class Endpoint(Generic[V]):
     load_item_model: Callable[[], type[BaseModel]] | None = None
     #: Item fields an output row keeps beside a one-number value (``type`` on spam scores).
     row_fields: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        # The generated repr would print the value function (<function int_field.<locals>...>).
+        value = self.value_field
+        if value is None and self.load_item_model is not None:  # _pages_summary_item: PagesSummaryItem
+            value = "".join(word.capitalize() for word in self.load_item_model.__name__.split("_"))
+        return f"<Endpoint {self.name} {self.path}" + (f" -> {value}>" if value else ">")
 
     @property
     def item_model(self) -> type[BaseModel] | None:
@@ -115,6 +127,11 @@ class Endpoint(Generic[V]):
         :class:`ConfigurationError` for a field this endpoint does not take, ``targets`` or
         ``tag`` (the client fills those in), or a value the field's check refuses.
         """
+        if params is not None and not isinstance(params, Mapping):
+            raise TypeError(
+                f"params must be a dict of request fields, e.g. {{'rank_scale': 'one_hundred'}}, "
+                f"not {type(params).__name__}"
+            )
         checked: dict[str, Any] = {}
         for name, value in (params or {}).items():
             if name in RESERVED_PARAMS:
@@ -283,3 +300,12 @@ ENDPOINTS: Final[Mapping[str, Endpoint[Any]]] = MappingProxyType(
         )
     }
 )
+
+
+def endpoint_named(name: str) -> Endpoint[Any]:
+    """The bulk endpoint called ``name`` in the API (``"bulk_ranks"``); a :class:`ConfigurationError`
+    listing the names for any other string."""
+    endpoint = ENDPOINTS.get(name)
+    if endpoint is None:
+        raise ConfigurationError(f"no bulk endpoint is called {name!r}: give one of {', '.join(ENDPOINTS)}")
+    return endpoint

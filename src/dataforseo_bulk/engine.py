@@ -212,6 +212,7 @@ class Job(Generic[V]):
             ConcurrencyMeter(settings.max_concurrency, clock=clock),
         )
         self._budget = Budget(settings.max_cost)
+        self._read_balance: Callable[[], Awaitable[float | None]] | None = None
         # Every normalized target read maps to a _Pending marker until answered, then to its
         # value or TargetFailure. In a bulk_*() job this dict *is* the result (see answers()):
         # each answer is stored once. Only targets asked for in some other spelling than their
@@ -237,6 +238,12 @@ class Job(Generic[V]):
     def cap_at_balance(self, balance: float | None) -> None:
         """Never let the job's spending pass ``balance`` (the account's, read as it starts)."""
         self._budget.balance = balance
+
+    def read_balance_first(self, read: Callable[[], Awaitable[float | None]]) -> None:
+        """Read the balance with ``read`` just before the first chunk is dispatched, then cap the
+        job at it. A job with nothing to send never reads it; a :class:`JobAborted` from ``read``
+        (refused credentials, an unreachable API) stops the job before any call."""
+        self._read_balance = read
 
     # --- the run ---------------------------------------------------------------------
     async def run(self, targets: Targets) -> JobStats:
@@ -297,15 +304,26 @@ class Job(Generic[V]):
                 while cut := cut_chunk(pending, size, endpoint.root_domain, endpoint.max_root_domains):
                     chunk_targets, pending = pending[:cut], pending[cut:]
                     index = next(indexes)
-                    if not await _hand_over(send, Chunk(index, chunk_targets, f"{self._job_id}-{index}")):
+                    if not await self._dispatch(send, Chunk(index, chunk_targets, f"{self._job_id}-{index}")):
                         return
             while pending and self._abort is None:
                 cut = cut_chunk(pending, size, endpoint.root_domain, endpoint.max_root_domains, final=True)
                 chunk_targets, pending = pending[:cut], pending[cut:]
                 index = next(indexes)
-                if not await _hand_over(send, Chunk(index, chunk_targets, f"{self._job_id}-{index}")):
+                if not await self._dispatch(send, Chunk(index, chunk_targets, f"{self._job_id}-{index}")):
                     return
             await self._flush_local()
+
+    async def _dispatch(self, send: ObjectSendStream[Chunk], chunk: Chunk) -> bool:
+        """Hand ``chunk`` to a worker, reading the balance first if the job was told to."""
+        if self._read_balance is not None:
+            read, self._read_balance = self._read_balance, None
+            try:
+                self.cap_at_balance(await read())
+            except JobAborted as exc:
+                self._stop(exc, cancel=True)
+                return False
+        return await _hand_over(send, chunk)
 
     async def _resume(self, fresh: list[str]) -> list[str]:
         """Answer from the store what an earlier run finished; return what is left to send."""

@@ -4,17 +4,22 @@
 
     DataForSEOBulkError
     ├── ConfigurationError        a bad argument; raised before any network call (also a ValueError)
-    ├── APIError                  one call failed; carries chunk, HTTP status, code, API message
-    │   └── FatalAPIError         no further call can succeed (40100 auth, 40200/40210 money, 40201 ...)
+    ├── APIError                  one call's failure: chunk, HTTP status, code, API message
+    │   └── FatalAPIError         the answer that stopped a job: never raised, it is AccountRefused.error
     └── JobAborted                the job stopped early; ``.result`` holds everything already paid for
-        ├── FatalAnswer           stopped by a FatalAPIError (``.error``)
+        ├── AccountRefused        the API refused the account (40100 credentials, 40210 funds, 40204
+        │                         access, ...): no call can succeed. ``.error`` is the FatalAPIError
         ├── BudgetExceeded        the next call could have taken spending past ``max_cost``
         ├── APIUnreachable        no call of the job could connect (refused, DNS, timeout); nothing billed
         └── BalanceExhausted      the job could take spending past the account's balance
 
+What to catch around a job: ``JobAborted`` for every early stop (``exc.result`` is the partial
+result), or one of its subclasses for one situation. ``TypeError`` (targets that are not an
+iterable of strings) and ``ConfigurationError`` are mistakes in the call, raised before any call.
 Transient and permanent answers never raise: they are retried, or their targets land in
 ``result.failed`` as a ``TargetFailure`` with the code, the API's message and the chunk.
-What escapes a job is a ``JobAborted``.
+
+``FatalAnswer`` is the old name of ``AccountRefused`` (the same class).
 Messages never contain credentials: the client never puts them in a URL, a repr or a message.
 """
 
@@ -70,14 +75,20 @@ class APIError(DataForSEOBulkError):
 
 
 class FatalAPIError(APIError):
-    """The account cannot make further calls (credentials, money, access); the job stops."""
+    """An answer after which no call can succeed (credentials, money, access).
+
+    Never raised to your code: the job stops with :class:`AccountRefused`, whose ``error`` this
+    is. Catch ``AccountRefused`` (or ``JobAborted``), not this.
+    """
 
 
 class JobAborted(DataForSEOBulkError):
-    """The job stopped before every target was answered.
+    """The job stopped before every target was answered: catch this around a job.
 
-    ``result`` is the partial result: every count already paid for, every failure already
-    known, and the targets read but not answered in ``result.failed`` with code ``"aborted"``.
+    ``result`` (from ``bulk_*()`` and ``run()``) is the partial :class:`BulkResult`: every value
+    already paid for, every failure already known, and the targets read but not answered in
+    ``result.failed`` with kind ``aborted``. The subclass says why (:class:`AccountRefused`,
+    :class:`BudgetExceeded`).
     """
 
     def __init__(self, message: str, *, result: Any = None) -> None:
@@ -85,16 +96,33 @@ class JobAborted(DataForSEOBulkError):
         super().__init__(message)
 
 
-class FatalAnswer(JobAborted):
-    """The API gave a fatal answer (``error``); nothing further was dispatched."""
+class AccountRefused(JobAborted):
+    """The API refused the account: no call can succeed, so the job stopped at once.
+
+    Wrong credentials (40100, HTTP 401), no funds (40200, 40210), paused or denied access
+    (40201, 40204, 40207: IP not allowed), a dashboard limit (40203, 40205, 40206), or an
+    account-level code the client does not know. ``error`` (a :class:`FatalAPIError`) has the
+    ``status_code``, ``http_status`` and the API's ``message``; ``result`` everything already
+    paid for. Nothing further was sent; calls in flight were cancelled. Fix the account
+    (docs/errors.md says how for each code) and rerun, with the same checkpoint if any.
+    """
 
     def __init__(self, error: FatalAPIError, *, result: Any = None) -> None:
         self.error = error
         super().__init__(f"job aborted by a fatal API answer: {error}", result=result)
 
 
+#: The old name of :class:`AccountRefused`, kept so that existing code still imports it.
+FatalAnswer = AccountRefused
+
+
 class BudgetExceeded(JobAborted):
-    """The next call could have taken spending past ``max_cost``; it was not sent."""
+    """The next call could have taken spending past ``max_cost``; it was not sent.
+
+    ``max_cost``, ``spent`` (answers received plus calls in flight at their maximum cost) and
+    ``next_call`` (the most the next call could cost), all in USD. Rerun with a higher
+    ``max_cost`` and the same checkpoint to go on without paying twice.
+    """
 
     def __init__(self, *, max_cost: float, spent: float, next_call: float, result: Any = None) -> None:
         self.max_cost = max_cost

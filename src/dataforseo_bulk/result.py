@@ -18,6 +18,8 @@ V = TypeVar("V")
 
 
 class FailureKind(enum.Enum):
+    """Why a target has no value, in one word (``TargetFailure.kind``)."""
+
     INVALID = "invalid"  # rejected before sending (the reason says why); never sent
     PERMANENT = "permanent"  # the API refused the chunk for good (code + API message)
     RETRIES_EXHAUSTED = "retries_exhausted"  # transient errors outlasted max_retries
@@ -29,7 +31,16 @@ class FailureKind(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class TargetFailure:
-    """Why a target has no value. ``code`` is DataForSEO's status code when there was one."""
+    """Why a target has no value: one entry of ``result.failed``.
+
+    * **kind** - a :class:`FailureKind`: ``invalid`` (never sent), ``permanent`` (the API
+      refused it), ``retries_exhausted``, ``missing``, ``bad_item``, ``aborted`` (the job stopped
+      first; rerun with the same checkpoint).
+    * **reason** - in words: the validation problem, or the API's own message.
+    * **code** - DataForSEO's status code (e.g. 40501), when the API gave one.
+    * **http_status** - the HTTP status of the answer, when there was one.
+    * **chunk** - the call the target was in (a :class:`ChunkRef`: index and tag), when sent.
+    """
 
     kind: FailureKind
     reason: str
@@ -40,6 +51,14 @@ class TargetFailure:
 
 @dataclass(frozen=True, slots=True)
 class JobStats:
+    """The counts of one job (``result.stats``, ``outcomes.stats()``).
+
+    ``targets == ok + failed`` (distinct input strings); ``duplicate`` inputs are not counted
+    again. ``calls`` includes retries. ``cost_usd`` is the sum of the ``cost`` the API reported;
+    ``unknown_cost_calls`` counts calls whose answer was lost (they may have been billed too).
+    ``elapsed`` is in seconds.
+    """
+
     targets: int = 0  # distinct input strings
     ok: int = 0
     failed: int = 0
@@ -54,10 +73,23 @@ class JobStats:
     saved_usd: float = 0.0  # what the cached targets would have cost, in full chunks
     elapsed: float = 0.0
 
+    def __repr__(self) -> str:
+        # Money to the API's own granularity ($0.00003 a target), time to the hundredth.
+        fields = ", ".join(
+            f"{name}={getattr(self, name)}"
+            for name in ("targets", "ok", "failed", "duplicate", "invalid", "calls", "retries")
+        )
+        return (
+            f"JobStats({fields}, cost_usd={round(self.cost_usd, 5)}, "
+            f"unknown_cost_calls={self.unknown_cost_calls}, resumed={self.resumed}, "
+            f"elapsed={round(self.elapsed, 2)})"
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Progress:
-    """Handed to the progress hook after every chunk."""
+    """Handed to ``on_progress`` after every chunk: counts so far, ``cost_usd`` in USD,
+    ``elapsed`` in seconds since the job started."""
 
     chunks_done: int
     targets_done: int
@@ -68,7 +100,15 @@ class Progress:
 
 
 class BulkResult(Mapping[str, V], Generic[V]):
-    """Read-only ``Mapping[str, V]`` of answered targets, with ``failed`` and ``stats``."""
+    """What a job returns: a read-only ``Mapping[str, V]`` of answered targets → value.
+
+    Keys are your own strings exactly as given (each spelling of a target gets its answer).
+    Every distinct input is in exactly one of ``result`` and ``result.failed``:
+
+    * ``result[target]`` - the value (an ``int`` for ``bulk_backlinks``; see the method);
+    * ``result.failed`` - target → :class:`TargetFailure` (why there is no value);
+    * ``result.stats`` - a :class:`JobStats`: calls, retries, cost, time.
+    """
 
     __slots__ = ("_failed", "_values", "stats")
 
@@ -79,6 +119,7 @@ class BulkResult(Mapping[str, V], Generic[V]):
 
     @property
     def failed(self) -> Mapping[str, TargetFailure]:
+        """Every target without a value → why (read-only)."""
         return MappingProxyType(self._failed)
 
     def __getitem__(self, target: str) -> V:

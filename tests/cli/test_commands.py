@@ -80,7 +80,7 @@ def test_max_cost_stops_before_a_call_that_could_pass_it(
     )
 
     assert done.returncode == 2, done.stderr
-    assert "aborted" in done.stderr and "max_cost" in done.stderr
+    assert "aborted" in done.stderr and "--max-cost" in done.stderr
     assert len(emulator.calls()) == 2
     assert not output.exists()
     partial = tmp_path / "out.partial.csv"
@@ -173,7 +173,7 @@ def test_progress_lines_and_summary_on_a_pipe(
     # The total counts distinct strings, as the job does: the bar ends full despite the repeat.
     assert "[############################] 2,001/2,001 targets 100%" in progress[-1]
     assert re.search(r"2 calls [\d.]+/s  \$0\.1000$", progress[-1]), progress[-1]
-    summary = err[err.index("done, 1 targets failed (see the error columns)") :].splitlines()
+    summary = err[err.index("done, 1 target failed (see the error columns)") :].splitlines()
     assert summary[1] == "  targets   2,001 distinct: 2,000 ok, 1 failed (1 invalid), 1 duplicate inputs"
     assert summary[2] == "  calls     2 (0 retries); 0 targets answered from the checkpoint"
     assert summary[3] == "  cost      $0.1000"

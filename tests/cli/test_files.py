@@ -439,7 +439,7 @@ def test_a_dry_run_checks_what_the_real_run_checks(emulator: Emulator, tmp_path:
     cases = {
         "-o 'x' is the input": [*base, "-o", str(source)],
         "cannot write output": [*base, "-o", str(tmp_path / "missing" / "o.csv")],
-        "output format 'txt'": [*base, "-o", str(tmp_path / "o.txt")],
+        "its suffix '.txt' is not a known output format": [*base, "-o", str(tmp_path / "o.txt")],
         "belongs to another job": [*base, "--checkpoint", str(ranks)],
         "not a usable SQLite file": [*base, "--checkpoint", str(source.with_name("t.csv"))],
         "does not exist": [*base, "--checkpoint", str(tmp_path / "missing" / "x.sqlite")],

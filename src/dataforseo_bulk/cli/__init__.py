@@ -20,12 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from .. import __version__
 from .._constants import (
     COST_PER_CALL_USD,
     COST_PER_TARGET_USD,
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RETRIES,
     DEFAULT_RATE_LIMIT,
     DEFAULT_RATE_PERIOD,
+    DEFAULT_READ_TIMEOUT,
     ENV_LOGIN,
     ENV_PASSWORD,
     MAX_CHUNK_SIZE,
@@ -44,10 +47,11 @@ from ..endpoints import (
     as_row,
 )
 from ..engine import ChunkOutcome
-from ..errors import ConfigurationError, FatalAnswer, JobAborted
-from ..params import DEFAULT_RANK_SCALE, check_date_from, check_rank_scale
-from ..result import JobStats
+from ..errors import AccountRefused, ConfigurationError, JobAborted
+from ..params import DEFAULT_RANK_SCALE, RANK_SCALES
+from ..result import FailureKind, JobStats
 from ..targets import InvalidTarget, normalize_target
+from . import options
 from .account import add_account_command, add_balance_option, dry_run_account, refusal, show_account
 from .cache import (
     add_cache_command,
@@ -58,7 +62,7 @@ from .cache import (
     without_cached,
 )
 from .inputs import Undecodable, count_targets, open_input, read_targets
-from .outputs import Writer, open_output, output_format
+from .outputs import Writer, open_output
 from .plan import plan
 from .progress import ProgressDisplay
 from .waits import announce_long_waits
@@ -80,25 +84,11 @@ class JobCommand:
     params: Callable[[argparse.Namespace], dict[str, Any]] = lambda args: {}
 
 
-def _option_type(check: Callable[[str], Any]) -> Callable[[str], Any]:
-    """An argparse ``type=`` from a parameter check: a bad value is a usage error (exit 2) with
-    the check's message, before any file is opened or any call made (also with --dry-run)."""
-
-    def convert(text: str) -> Any:
-        try:
-            return check(text)
-        except ConfigurationError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
-    return convert
-
-
 def _add_rank_scale(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rank-scale",
-        type=_option_type(check_rank_scale),
+        choices=RANK_SCALES,
         default=DEFAULT_RANK_SCALE,
-        metavar="{one_hundred,one_thousand}",
         help=f"ranks from 0 to 100 or from 0 to 1000 (default {DEFAULT_RANK_SCALE})",
     )
 
@@ -106,7 +96,7 @@ def _add_rank_scale(parser: argparse.ArgumentParser) -> None:
 def _add_date_from(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--date-from",
-        type=_option_type(check_date_from),
+        type=options.date_from,
         metavar="YYYY-MM-DD",
         help="count what was found and lost since this day, within the last year in UTC "
         "(default: the API's, one month ago)",
@@ -197,12 +187,19 @@ def parse_rate(text: str) -> tuple[int, float]:
 def _add_job_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="file with one target per line (or a CSV with --column); - for stdin")
     parser.add_argument("-o", "--output", help="OUT.csv, OUT.jsonl or - for stdout (default: stdout)")
-    parser.add_argument("--format", choices=["csv", "jsonl"], help="output format (default: from the suffix)")
+    parser.add_argument(
+        "--format", choices=options.OUTPUT_FORMATS, help="output format (default: from the suffix)"
+    )
     parser.add_argument("--column", help="read targets from this column of a CSV with a header row")
     parser.add_argument(
         "--checkpoint", metavar="FILE", help="SQLite file: resume a stopped job without paying twice"
     )
-    parser.add_argument("--max-cost", type=float, metavar="USD", help="never spend more than this")
+    parser.add_argument(
+        "--max-cost",
+        type=options.knob("max_cost"),
+        metavar="USD",
+        help="never send a call that could take spending past this (default: no cap)",
+    )
     add_cache_options(parser)
     parser.add_argument(
         "--rate",
@@ -212,12 +209,40 @@ def _add_job_options(parser: argparse.ArgumentParser) -> None:
         help=f"calls allowed per window (default {DEFAULT_RATE_LIMIT}/{DEFAULT_RATE_PERIOD:g})",
     )
     parser.add_argument(
-        "--concurrency", type=int, default=DEFAULT_MAX_CONCURRENCY, help="calls in flight (30)"
+        "--concurrency",
+        type=options.knob("max_concurrency"),
+        default=DEFAULT_MAX_CONCURRENCY,
+        metavar="N",
+        help=f"calls in flight at once (default {DEFAULT_MAX_CONCURRENCY}, the API's limit)",
     )
-    parser.add_argument("--chunk-size", type=int, default=MAX_CHUNK_SIZE, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--chunk-size",
+        type=options.knob("chunk_size"),
+        default=MAX_CHUNK_SIZE,
+        metavar="N",
+        help=f"targets per call, 1 to {MAX_CHUNK_SIZE} (default {MAX_CHUNK_SIZE}: fewest calls, lowest cost)",
+    )
+    parser.add_argument(
+        "--max-retries",
+        type=options.knob("max_retries"),
+        default=DEFAULT_MAX_RETRIES,
+        metavar="N",
+        help=f"retries of a call after a transient failure (default {DEFAULT_MAX_RETRIES}; "
+        "each may be billed)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=options.seconds("--timeout"),
+        default=DEFAULT_READ_TIMEOUT,
+        metavar="SECONDS",
+        help=f"give up on one call after this long and retry it (default {DEFAULT_READ_TIMEOUT:g}; "
+        "live tasks end at 120 s on the server)",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--sandbox", action="store_true", help=f"use the free sandbox ({SANDBOX_URL})")
-    where.add_argument("--base-url", help="API base URL (e.g. an emulator on http://127.0.0.1:8765)")
+    where.add_argument(
+        "--base-url", type=options.base_url, help="API base URL (e.g. an emulator on http://127.0.0.1:8765)"
+    )
     parser.add_argument("--login", help=f"API login (default: ${ENV_LOGIN})")
     parser.add_argument("--password", help=f"API password (default: ${ENV_PASSWORD}; prefer the variable)")
     parser.add_argument(
@@ -233,6 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Bulk DataForSEO Backlinks jobs: paced, retried, budgeted, resumable.",
         epilog="Exit codes: 0 all answered, 1 some targets failed, 2 aborted or usage error.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for job in JOB_COMMANDS:
         sub = commands.add_parser(job.name, help=job.help, description=job.help)
@@ -240,9 +266,19 @@ def build_parser() -> argparse.ArgumentParser:
         job.add_options(sub)
         sub.set_defaults(job=job)
     demo = commands.add_parser("demo", help="offline: a 100,000-target job against the built-in emulator")
-    demo.add_argument("--targets", type=int, default=100_000, help="how many targets (default 100000)")
-    demo.add_argument("-o", "--output", help="where to write the results (default: a temporary file)")
-    demo.add_argument("--latency-ms", type=float, default=40.0, help="emulated latency per call")
+    demo.add_argument(
+        "--targets",
+        type=options.at_least("--targets", 1, integer=True, example="1000"),
+        default=100_000,
+        help="how many targets (default 100000)",
+    )
+    demo.add_argument("-o", "--output", help="CSV file for the results (default: a temporary file)")
+    demo.add_argument(
+        "--latency-ms",
+        type=options.at_least("--latency-ms", 0, integer=False, example="40"),
+        default=40.0,
+        help="emulated latency per call, ± half of it as jitter (default 40)",
+    )
     demo.add_argument("--quiet", action="store_true", help="no progress output")
     add_cache_command(commands)
     add_account_command(commands)
@@ -258,16 +294,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "emulate":
         from ..emulator import main as emulate
 
-        return emulate(list(argv or sys.argv[1:])[1:])
+        return emulate(list(argv or sys.argv[1:])[1:], prog=f"{options.PROG} emulate")
+    options.show_library_warnings()
     try:
         if args.command == "demo":
+            options.check_output(args.output, None, format_option=False)
             return anyio.run(_demo, args)
         if args.command == "cache":
             return run_cache_command(args)
         if args.command == "account":
             return show_account(args)
+        _check_files(args)  # the files first: no credentials or network needed to see them wrong
         if args.dry_run:
             return _dry_run(args)
+        options.check_credentials(args.login, args.password)
         return anyio.run(_run_job_command, args)
     except ConfigurationError as exc:
         print(f"dataforseo-bulk: {exc}", file=sys.stderr)
@@ -295,6 +335,8 @@ def _client(args: argparse.Namespace, base_url: str | None = None) -> BulkClient
         "rate_period": args.rate[1],
         "max_concurrency": args.concurrency,
         "chunk_size": args.chunk_size,
+        "max_retries": args.max_retries,
+        "timeout": args.timeout,
         "max_cost": args.max_cost,
         **cache_knobs(args),
         "check_balance": args.check_balance,
@@ -311,10 +353,9 @@ async def _run_job_command(args: argparse.Namespace) -> int:
     client = _client(args)  # validates every knob and the credentials before any reading or call
     check_cache_file(args)  # a bad cache file is refused before the output is opened
     params = job.endpoint.check_params(job.params(args))
-    _check_files(args)
     total = None if args.quiet else count_targets(args.input, args.column)
-    if args.check_balance:  # a file's size is known: refuse a job the balance cannot pay for
-        counted = _size_to_check(args, total)
+    counted = _size_to_check(args, total) if args.check_balance else None
+    if counted:  # a file's size is known: refuse a job the balance cannot pay for
         refused = await refusal(client, counted, min(args.chunk_size, job.endpoint.max_targets))
         if refused is not None:
             print(f"dataforseo-bulk: {refused}", file=sys.stderr)
@@ -364,7 +405,7 @@ def _check_files(args: argparse.Namespace) -> None:
         if one is not None and other is not None and _same_file(one, other):
             option = "-o" if one is output else "--checkpoint"
             raise ConfigurationError(f"{option} {one!r} is {what} ({other!r}): give another file name")
-    output_format(args.output, args.format)
+    options.check_output(args.output, args.format)
 
 
 def _same_file(one: str, other: str) -> bool:
@@ -408,7 +449,9 @@ async def run_job(
                     finally:
                         stats = outcomes.stats()
             except JobAborted as exc:
-                headline, code = f"aborted: {exc}{_wrong_address(exc, client, endpoint)}", EXIT_ABORTED
+                why = _wrong_address(exc, client, endpoint) or options.abort_line(exc)
+                headline = f"aborted: {why}"
+                code = EXIT_ABORTED
     assert stats is not None
     if undecodable is not None:
         stats = undecodable.added_to(stats)
@@ -417,7 +460,8 @@ async def run_job(
         if display is None:
             print(f"dataforseo-bulk: {headline}", file=sys.stderr)
     if code == EXIT_OK and stats.failed:
-        headline, code = f"done, {stats.failed:,} targets failed (see the error columns)", EXIT_SOME_FAILED
+        headline = f"done, {options.targets(stats.failed)} failed (see the error columns)"
+        code = EXIT_SOME_FAILED
     if display is not None:
         display.finish(stats, headline=headline)
     elif code == EXIT_ABORTED:
@@ -426,13 +470,13 @@ async def run_job(
 
 
 def _wrong_address(exc: JobAborted, client: BulkClient, endpoint: Endpoint[Any]) -> str:
-    """For an answer that says the address is wrong (HTTP 404, 40400, 40402): the address."""
-    if not isinstance(exc, FatalAnswer):
+    """For an answer that says the address is wrong (HTTP 404, 40400, 40402): what was called."""
+    if not isinstance(exc, AccountRefused):
         return ""
     error = exc.error
     if error.http_status != 404 and error.status_code not in (40400, 40402):
         return ""
-    return f"; no such API endpoint at {client.base_url + endpoint.path}: check --base-url"
+    return f"{error}; no such API endpoint at {client.base_url + endpoint.path}: check --base-url"
 
 
 class _terminate_as_interrupt:
@@ -464,7 +508,6 @@ def _dry_run(args: argparse.Namespace) -> int:
     """
     endpoint: Endpoint[Any] = args.job.endpoint
     params = endpoint.check_params(args.job.params(args))
-    _check_files(args)
     with open_input(args.input) as handle, _checkpoint_to_read(args, endpoint, params) as store:
         if args.output not in (None, "-"):
             with open_output(args.output, args.format, columns=endpoint.columns):
@@ -524,12 +567,18 @@ def _checkpoint_to_read(
 
 
 # --- demo ----------------------------------------------------------------------------
+#: The demo's deliberately invalid targets start so (one in 1000), to show how they are reported.
+PLANTED_INVALID = "not a target "
+#: Rows of the demo's output shown at the end.
+DEMO_SAMPLE_ROWS = 3
+
+
 def demo_targets(n: int) -> list[str]:
     """A realistic list: domains, subdomains and pages, ~1 % other spellings, ~0.1 % invalid."""
     targets: list[str] = []
     for i in range(n):
         if i % 1000 == 999:
-            targets.append(f"not a target {i}")
+            targets.append(f"{PLANTED_INVALID}{i}")
         elif i % 100 == 42:
             plain = (i - 1) - (i - 3) % 3  # the last plain domain before i (j % 3 == 2)
             targets.append(f"  Site{plain}.EXAMPLE.com ")  # another spelling of site{plain}.example.com
@@ -556,12 +605,19 @@ async def _demo(args: argparse.Namespace) -> int:
     targets = demo_targets(args.targets)
     output = args.output or os.path.join(tempfile.mkdtemp(prefix="dataforseo-bulk-demo-"), "backlinks.csv")
     wrong: list[str] = []
+    planted: dict[str, str] = {}  # the invalid targets the demo put in on purpose -> the reason given
+    unplanned: list[str] = []
 
     def check(outcome: ChunkOutcome[Any]) -> None:
         for raw, value in outcome.values.items():
             target = normalize_target(raw)
             if isinstance(target, InvalidTarget) or value != expected_backlinks(target):
                 wrong.append(raw)
+        for raw, failure in outcome.failed.items():
+            if raw.startswith(PLANTED_INVALID) and failure.kind is FailureKind.INVALID:
+                planted[raw] = failure.reason
+            else:
+                unplanned.append(raw)
 
     print(f"starting the DataForSEO emulator on loopback; {len(targets):,} targets", file=sys.stderr)
     async with serve(config) as url:
@@ -577,7 +633,15 @@ async def _demo(args: argparse.Namespace) -> int:
             )
             if code != EXIT_ABORTED:
                 writer.complete()
+    if planted:
+        example, reason = next(iter(planted.items()))
+        print(
+            f"the {options.targets(len(planted))} reported invalid were planted by the demo on purpose, "
+            f"e.g. {example!r}: {reason}",
+            file=sys.stderr,
+        )
     print(f"results: {Path(output)}", file=sys.stderr)
+    _print_sample(Path(output), next(iter(planted), None))
     if wrong:
         print(
             f"MISMATCH: {len(wrong)} counts differ from the emulator's values, e.g. {wrong[:3]}",
@@ -585,5 +649,16 @@ async def _demo(args: argparse.Namespace) -> int:
         )
         return EXIT_ABORTED
     print("verified: every count equals the emulator's documented value", file=sys.stderr)
-    # The demo's invalid targets are there on purpose, to show they are reported: not a failure.
-    return EXIT_OK if code == EXIT_SOME_FAILED else code
+    # The planted invalid targets are there to show how they are reported: not a failure.
+    return EXIT_OK if code == EXIT_SOME_FAILED and not unplanned else code
+
+
+def _print_sample(output: Path, failed: str | None) -> None:
+    """A few answered rows of the demo's CSV and the row of one planted invalid target."""
+    with output.open(encoding="utf-8", newline="") as handle:
+        lines = handle.read().splitlines()
+    answered = [line for line in lines[1:] if not line.startswith(PLANTED_INVALID)]
+    shown = lines[:1] + answered[:DEMO_SAMPLE_ROWS]
+    if failed is not None:
+        shown += [line for line in lines if line.startswith(failed + ",")][:1]
+    print("sample rows:\n" + "\n".join(f"  {line}" for line in shown), file=sys.stderr)

@@ -17,6 +17,7 @@ from .._constants import DEFAULT_BASE_URL, ENV_LOGIN, ENV_PASSWORD, SANDBOX_URL
 from ..account import Account, balance_at_start
 from ..client import BulkClient
 from ..errors import APIError, ConfigurationError, JobAborted
+from .options import abort_line
 
 EXIT_OK, EXIT_FAILED = 0, 2
 
@@ -102,5 +103,5 @@ async def refusal(client: BulkClient, n_targets: int | None, chunk_size: int) ->
     try:
         await balance_at_start(client.account, n_targets=n_targets, chunk_size=chunk_size)
     except JobAborted as exc:
-        return str(exc)
+        return abort_line(exc)
     return None

@@ -123,7 +123,10 @@ def read_column(handle: Iterable[bytes], column: str, on_undecodable: OnUndecoda
     header = next(reader, None)
     if header is None or column not in header:
         found = ", ".join(printable(name) for name in header or []) or "no header"
-        raise ConfigurationError(f"--column {column!r} is not in the CSV header ({found})")
+        hint = ""
+        if len(header or []) == 1 and ";" in found:  # Excel in many locales writes ';'
+            hint = "; the file looks ';'-separated: save it with commas, or give one target per line"
+        raise ConfigurationError(f"--column {column!r} is not in the CSV header ({found}){hint}")
     return _cells(reader, header.index(column), on_undecodable)
 
 

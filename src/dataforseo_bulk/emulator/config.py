@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Final
 
-from .faults import FAULT_KINDS
+from .faults import DEFAULT_FAULTS, FAULT_KINDS
 
 DEFAULT_LOGIN: Final = "emulator"
 DEFAULT_PASSWORD: Final = "emulator-password"
@@ -37,7 +37,8 @@ class EmulatorConfig:
     jitter_ms: float = 0.0
     #: Probability that an otherwise good call is hit by a fault.
     fault_rate: float = 0.0
-    faults: frozenset[str] = FAULT_KINDS
+    #: The kinds drawn from: by default every kind but the long ``slow`` (opt-in).
+    faults: frozenset[str] = DEFAULT_FAULTS
     seed: int | None = None
     #: How long the ``slow`` fault holds its answer.
     slow_seconds: float = 200.0

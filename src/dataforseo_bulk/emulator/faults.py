@@ -29,6 +29,11 @@ FAULT_DESCRIPTIONS: Final[Mapping[str, str]] = {
     "missing_items": "charged for the items returned; at least one item is left out of the answer",
 }
 FAULT_KINDS: Final = frozenset(FAULT_DESCRIPTIONS)
+#: Faults that hold a call for long (``slow``: ``slow_seconds``, 200 s by default): opt-in, by name
+#: or ``all``, so that the default mix runs a job in seconds.
+LONG_FAULTS: Final = frozenset({"slow"})
+#: The kinds drawn from unless told otherwise: every fault a client must survive, answered at once.
+DEFAULT_FAULTS: Final = FAULT_KINDS - LONG_FAULTS
 #: Task-level faults: the fault kind → the task status code it sets.
 TASK_FAULT_CODES: Final[Mapping[str, int]] = {
     "task_50000": 50000,

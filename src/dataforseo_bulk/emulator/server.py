@@ -20,7 +20,7 @@ from typing import Final
 
 from .app import ConnectionDropped, create_app
 from .config import DEFAULT_PASSWORD, EmulatorConfig
-from .faults import FAULT_DESCRIPTIONS, FAULT_KINDS
+from .faults import DEFAULT_FAULTS, FAULT_DESCRIPTIONS, FAULT_KINDS, LONG_FAULTS
 from .ledger import Ledger
 
 PASSWORD_ENV: Final = "DATAFORSEO_EMULATOR_PASSWORD"
@@ -144,17 +144,32 @@ def parse_concurrency(text: str) -> int | None:
     return value
 
 
-def parse_balance(text: str) -> float | None:
-    """USD >= 0 (``0.25``), or ``none`` for an unlimited balance."""
-    if text.strip().lower() in ("none", "off", "unlimited"):
-        return None
+def _number(text: str, *, high: float, expected: str) -> float:
+    """A finite number from 0 to ``high``, or a usage error saying what was ``expected``."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected USD >= 0 such as 0.25, or none; got {text!r}")
+    if not (math.isfinite(value) and 0 <= value <= high):
+        raise argparse.ArgumentTypeError(f"expected {expected}; got {text!r}")
     return value
+
+
+def parse_balance(text: str) -> float | None:
+    """USD >= 0 (``0.25``), or ``none`` for an unlimited balance."""
+    if text.strip().lower() in ("none", "off", "unlimited"):
+        return None
+    return _number(text, high=math.inf, expected="USD >= 0 such as 0.25, or none")
+
+
+def parse_non_negative(text: str) -> float:
+    """A finite number >= 0 (milliseconds, seconds)."""
+    return _number(text, high=math.inf, expected="a number >= 0 such as 40")
+
+
+def parse_probability(text: str) -> float:
+    """A probability from 0 to 1 (``0.2``: one good call in five is hit)."""
+    return _number(text, high=1.0, expected="a probability from 0 to 1 such as 0.2")
 
 
 def parse_faults(text: str) -> frozenset[str]:
@@ -172,12 +187,15 @@ def parse_faults(text: str) -> frozenset[str]:
     return names
 
 
-def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
+def build_parser(
+    parser: argparse.ArgumentParser | None = None, *, prog: str | None = None
+) -> argparse.ArgumentParser:
     """The emulator's flags, added to ``parser`` (e.g. a ``dataforseo-bulk emulate`` subparser) or
-    to a new parser. Defaults mirror the real account limits: 2000 calls/60 s, 30 at once."""
+    to a new parser named ``prog``. Defaults mirror the real account limits: 2000 calls/60 s, 30
+    at once."""
     if parser is None:
         parser = argparse.ArgumentParser(
-            prog="python -m dataforseo_bulk.emulator",
+            prog=prog or "python -m dataforseo_bulk.emulator",
             description="A local stand-in for DataForSEO's bulk Backlinks endpoints.",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
@@ -193,15 +211,19 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         help="accepted calls per sliding window, or none (default: 2000/60)")  # fmt: skip
     add("--concurrency", type=parse_concurrency, default=30, metavar="N",
         help="requests processed at once, or none (default: %(default)s)")  # fmt: skip
-    add("--latency-ms", type=float, default=0.0, help="added latency per call (default: %(default)s)")
-    add("--jitter-ms", type=float, default=0.0, help="uniform ± jitter on the latency (default: %(default)s)")
-    add("--fault-rate", type=float, default=0.0, help="probability of a fault per good call (default: 0)")
-    add("--faults", type=parse_faults, default=FAULT_KINDS, metavar="KIND,KIND",
-        help="fault kinds to draw from, all or none (default: all)")  # fmt: skip
+    add("--latency-ms", type=parse_non_negative, default=0.0, metavar="MS",
+        help="added latency per call (default: %(default)s)")  # fmt: skip
+    add("--jitter-ms", type=parse_non_negative, default=0.0, metavar="MS",
+        help="uniform ± jitter on the latency (default: %(default)s)")  # fmt: skip
+    add("--fault-rate", type=parse_probability, default=0.0, metavar="P",
+        help="probability of a fault per good call, 0 to 1 (default: 0)")  # fmt: skip
+    long_faults = ", ".join(sorted(LONG_FAULTS))
+    add("--faults", type=parse_faults, default=DEFAULT_FAULTS, metavar="KIND,KIND",
+        help=f"fault kinds to draw from, all or none (default: all but the long {long_faults})")  # fmt: skip
     add("--seed", type=int, default=None, help="seed for faults, jitter and task ids")
     add(
         "--slow-seconds",
-        type=float,
+        type=parse_non_negative,
         default=200.0,
         help="how long the slow fault waits (default: %(default)s)",
     )
@@ -251,14 +273,29 @@ async def serve_until_signalled(config: EmulatorConfig, *, host: str, port: int,
             loop.remove_signal_handler(sig)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m dataforseo_bulk.emulator``: serve until interrupted; 0 on a clean exit."""
-    parser = build_parser()
+def open_to_others_warning(host: str, password: str) -> str | None:
+    """A warning when the emulator listens beyond loopback with the password everyone knows."""
+    if host in ("127.0.0.1", "localhost", "::1") or password != DEFAULT_PASSWORD:
+        return None
+    return (
+        f"warning: listening on {host} with the default password: anyone who can reach this machine "
+        f"can use the emulator; set ${PASSWORD_ENV} (or --password) to a secret of your own"
+    )
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
+    """``python -m dataforseo_bulk.emulator``: serve until interrupted; 0 on a clean exit.
+
+    ``prog`` names the command in usage and error lines (``dataforseo-bulk emulate``)."""
+    parser = build_parser(prog=prog)
     args = parser.parse_args(argv)
     try:
         config = config_from_args(args)
     except ValueError as error:
         parser.error(str(error))
+    warning = open_to_others_warning(args.host, args.password)
+    if warning:
+        print(warning, file=sys.stderr)
     ledger = Ledger(args.ledger)
     try:
         asyncio.run(serve_until_signalled(config, host=args.host, port=args.port, ledger=ledger))

@@ -33,6 +33,7 @@ from ._constants import (
     DEFAULT_READ_TIMEOUT,
     ENV_LOGIN,
     ENV_PASSWORD,
+    ENV_SHARED_LIMITS,
     LOOPBACK_HOSTS,
     MAX_CHUNK_SIZE,
     USER_AGENT,
@@ -51,7 +52,7 @@ from .endpoints import (
 )
 from .engine import ChunkOutcome, Job, JobSettings, OutcomeSink, OutcomeStore, RetryDetails, Targets
 from .errors import ConfigurationError, JobAborted
-from .pacing import LOOP_CLOCK, Clock
+from .pacing import LOOP_CLOCK, Clock, Pacer
 from .params import DEFAULT_INCLUDE_SUBDOMAINS, DEFAULT_RANK_SCALE, RankScale
 from .result import BulkResult, JobStats, Progress, TargetFailure
 from .transport import FastTransport, proxies_configured
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
         PagesSummaryItem,
         ReferringDomainsItem,
     )
+    from .shared_limits import SharedAccount, SharedLimits
 
 V = TypeVar("V")
 
@@ -223,6 +225,7 @@ class BulkClient:
         on_retry: Callable[[RetryDetails], None] | None = None,
         retry_policy: RetryPolicy | None = None,
         clock: Clock = LOOP_CLOCK,
+        shared_limits: str | SharedLimits | None = None,
     ) -> None:
         self._options = _validate(
             rate_limit=rate_limit,
@@ -239,6 +242,13 @@ class BulkClient:
         self.base_url = _check_base_url(base_url)
         timeout_ = _timeout(timeout)
         self._credentials = _Credentials(login, password)
+        # One account's limits shared with its other clients, any process, any host (docs/scaling.md).
+        shared_limits = shared_limits or os.environ.get(ENV_SHARED_LIMITS) or None
+        self._shared: SharedAccount | None = None
+        if shared_limits is not None:
+            from .shared_limits import SharedAccount  # lazy: redis-py only when limits are shared
+
+            self._shared = SharedAccount(shared_limits, base_url=self.base_url, login=self._credentials.login)
         self._retry = retry_policy or RetryPolicy(max_retries=self._options.max_retries)
         self._on_progress = on_progress
         self._on_retry = on_retry
@@ -283,6 +293,15 @@ class BulkClient:
     async def aclose(self) -> None:
         if self._owns_http:
             await self._http.aclose()
+        if self._shared is not None:
+            await self._shared.aclose()
+
+    async def check_shared_limits(self) -> None:
+        """With ``shared_limits``: raise :class:`SharedLimitsUnavailable` (one line naming the URL,
+        password masked) unless its Redis answers. Every job checks it first; call it to refuse
+        earlier (before opening files, say)."""
+        if self._shared is not None:
+            await self._shared.check()
 
     # --- endpoints -------------------------------------------------------------------
     async def bulk_backlinks(
@@ -439,6 +458,7 @@ class BulkClient:
             failed.update(outcome.failed)
 
         params = endpoint.check_params(params)  # before any file is made or call sent
+        await self.check_shared_limits()
         with self._store(endpoint, params, checkpoint) as store:
             job = self.job(
                 endpoint, merge, params=params, store=store, max_cost=max_cost, on_progress=on_progress
@@ -516,6 +536,7 @@ class BulkClient:
                 await send.send(outcome)
 
         params = endpoint.check_params(params)  # before any file is made or call sent
+        await self.check_shared_limits()
         with self._store(endpoint, params, checkpoint) as store:
             job = self.job(
                 endpoint,
@@ -606,4 +627,18 @@ class BulkClient:
             on_retry=self._on_retry,
             clock=self._clock,
             job_id=f"dfsb-{os.urandom(4).hex()}",  # as secrets.token_hex(4), without importing hmac
+            pacer=self._shared_pacer(settings),
+        )
+
+    def _shared_pacer(self, settings: JobSettings) -> Pacer | None:
+        if self._shared is None:
+            return None  # the job's own meters, this process alone
+        from .shared_limits import SharedPacer
+
+        return SharedPacer(
+            self._shared,
+            rate_limit=settings.rate_limit,
+            rate_period=settings.rate_period,
+            max_concurrency=settings.max_concurrency,
+            clock=self._clock,
         )

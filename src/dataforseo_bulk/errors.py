@@ -4,11 +4,13 @@
 
     DataForSEOBulkError
     ├── ConfigurationError        a bad argument; raised before any network call (also a ValueError)
+    │   └── SharedLimitsUnavailable   the Redis of ``shared_limits`` did not answer: no call was made
     ├── APIError                  one call failed; carries chunk, HTTP status, code, API message
     │   └── FatalAPIError         no further call can succeed (40100 auth, 40200/40210 money, 40201 ...)
     └── JobAborted                the job stopped early; ``.result`` holds everything already paid for
         ├── FatalAnswer           stopped by a FatalAPIError (``.error``)
-        └── BudgetExceeded        the next call could have taken spending past ``max_cost``
+        ├── BudgetExceeded        the next call could have taken spending past ``max_cost``
+        └── SharedLimitsLost      the Redis of ``shared_limits`` was lost mid-job; calls in flight finished
 
 Transient and permanent answers never raise: they are retried, or their targets land in
 ``result.failed`` as a ``TargetFailure`` with the code, the API's message and the chunk.
@@ -104,3 +106,18 @@ class BudgetExceeded(JobAborted):
             f"up to ${next_call:.5f}. Raise max_cost to go on.",
             result=result,
         )
+
+
+class SharedLimitsUnavailable(ConfigurationError):
+    """The Redis named by ``shared_limits`` did not answer when a job started; nothing was sent.
+
+    The message names the URL with any password masked.
+    """
+
+
+class SharedLimitsLost(JobAborted):
+    """The Redis named by ``shared_limits`` stopped answering mid-job.
+
+    Without it this process cannot know what the account's other clients are doing, so it
+    dispatched nothing more; calls already in flight finished and their answers are kept.
+    """

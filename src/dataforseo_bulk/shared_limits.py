@@ -31,7 +31,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import anyio
 
@@ -72,7 +72,8 @@ def masked_url(url: str) -> str:
         query = urlencode(
             [(k, "***" if "pass" in k.lower() else v) for k, v in parse_qsl(parts.query)], safe="*"
         )
-        return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+        masked = f"{parts.scheme}://{netloc}{parts.path}"  # urlunsplit would drop unix:'s "//"
+        return masked + (f"?{query}" if query else "") + (f"#{parts.fragment}" if parts.fragment else "")
     except ValueError:
         return "<unparsable URL>"
 

@@ -42,10 +42,7 @@ REFUSALS = {40202, 40209}
 
 def refusals(ledger: Ledger) -> list[int]:
     return [
-        code
-        for call in ledger.calls()
-        for code in (call.envelope_code, *call.task_codes)
-        if code in REFUSALS
+        code for call in ledger.calls() for code in (call.envelope_code, *call.task_codes) if code in REFUSALS
     ]
 
 

@@ -27,6 +27,7 @@ from .._constants import (
     DEFAULT_RATE_PERIOD,
     ENV_LOGIN,
     ENV_PASSWORD,
+    ENV_SHARED_LIMITS,
     MAX_CHUNK_SIZE,
     SANDBOX_URL,
 )
@@ -200,6 +201,12 @@ def _add_job_options(parser: argparse.ArgumentParser) -> None:
         "--concurrency", type=int, default=DEFAULT_MAX_CONCURRENCY, help="calls in flight (30)"
     )
     parser.add_argument("--chunk-size", type=int, default=MAX_CHUNK_SIZE, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--shared-limits",
+        metavar="URL",
+        help="share the account's limits with its other workers through this Redis "
+        f"(redis://host:6379/0; default: ${ENV_SHARED_LIMITS}); see docs/scaling.md",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--sandbox", action="store_true", help=f"use the free sandbox ({SANDBOX_URL})")
     where.add_argument("--base-url", help="API base URL (e.g. an emulator on http://127.0.0.1:8765)")
@@ -263,6 +270,7 @@ def _client(args: argparse.Namespace, base_url: str | None = None) -> BulkClient
         "max_concurrency": args.concurrency,
         "chunk_size": args.chunk_size,
         "max_cost": args.max_cost,
+        "shared_limits": args.shared_limits,
     }
     url = base_url or (SANDBOX_URL if args.sandbox else args.base_url)
     if url:
@@ -274,6 +282,7 @@ async def _run_job_command(args: argparse.Namespace) -> int:
     job: JobCommand = args.job
     client = _client(args)  # validates every knob and the credentials before any reading or call
     params = job.endpoint.check_params(job.params(args))
+    await client.check_shared_limits()  # an unreachable Redis refuses before any file is touched
     total = None if args.quiet else count_targets(args.input, args.column)
     with (
         open_input(args.input) as handle,

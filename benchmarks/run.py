@@ -18,6 +18,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
@@ -818,6 +819,15 @@ def environment_lines(src_note: str, load: tuple[Sequence[float], Sequence[float
     ]
 
 
+def keep_other_sections(report: str, out: Path) -> str:
+    """``report`` plus the sections other scripts keep in ``out`` (``<!-- NAME: written by ...``
+    to ``<!-- /NAME -->``, e.g. benchmarks/multiprocess.py's), which this run does not redo."""
+    if not out.exists():
+        return report
+    kept = [m.group(0) for m in re.finditer(r"<!-- (\w+): written by .*?<!-- /\1 -->", out.read_text(), re.S)]
+    return report.rstrip("\n") + "".join(f"\n\n{section}" for section in kept) + "\n"
+
+
 def write_report(
     bench: Bench,
     command: str,
@@ -1244,7 +1254,7 @@ def rerender(path: Path, out: Path, no_write: bool) -> int:
     if no_write:
         print(report)
         return 0
-    out.write_text(report)
+    out.write_text(keep_other_sections(report, out))
     if "rate" in results:
         svg_rate_chart(results["rate"], out.parent / "benchmarks-rate.svg")
     log(f"wrote {out} from {path}")
@@ -1390,7 +1400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.no_write:
             print(report)
         else:
-            args.out.write_text(report)
+            args.out.write_text(keep_other_sections(report, args.out))
             if "rate" in bench.results:
                 svg_rate_chart(bench.results["rate"], args.out.parent / "benchmarks-rate.svg")
             log(

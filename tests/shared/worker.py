@@ -53,7 +53,7 @@ async def main(args: argparse.Namespace) -> int:
     kinds: dict[str, int] = {}
     for failure in result.failed.values():
         kinds[failure.kind.value] = kinds.get(failure.kind.value, 0) + 1
-    say(ok=stats.ok, right=right, calls=stats.calls, failed=kinds, aborted=aborted)
+    say(ok=stats.ok, right=right, calls=stats.calls, retries=stats.retries, failed=kinds, aborted=aborted)
     return 0
 
 

@@ -426,6 +426,7 @@ class SharedPacer(Pacer):
         self._account = account
         self._clock = clock
         self._send, self._receive = anyio.create_memory_object_stream[Callable[[], Awaitable[Any]]](math.inf)
+        self._warned = False
         super().__init__(
             SharedRateMeter(
                 account, rate_limit, rate_period, submit=self._submit, clock=clock, redis_clock=redis_clock
@@ -442,29 +443,36 @@ class SharedPacer(Pacer):
     async def running(self) -> AsyncIterator[None]:
         await self._account.check()
         async with anyio.create_task_group() as tg:
-            tg.start_soon(self._write_in_order)
-            renewing = anyio.CancelScope()
+            writing, renewing = anyio.CancelScope(), anyio.CancelScope()
+            tg.start_soon(self._write_in_order, writing)
             tg.start_soon(self._renew, renewing)
             try:
                 yield
             finally:
                 renewing.cancel()
-                self._send.close()  # the writer gives back what is queued, then ends ...
-                tg.cancel_scope.shield = True  # ... even when the job was cancelled ...
-                tg.cancel_scope.deadline = anyio.current_time() + SHARED_FLUSH_SECONDS  # ... but briefly
+                writing.cancel()  # the writer stops between two writes; what it left is written
+                # here, even when the job was cancelled (slots given back at once), but briefly.
+                with anyio.CancelScope(shield=True), anyio.move_on_after(SHARED_FLUSH_SECONDS):
+                    self._send.close()
+                    async for write in self._receive:
+                        await self._write(write)
+                self._receive.close()
 
-    async def _write_in_order(self) -> None:
-        warned = False
-        async with self._receive:
+    async def _write_in_order(self, scope: anyio.CancelScope) -> None:
+        with scope:
             async for write in self._receive:
-                try:
-                    await write()
-                except SharedLimitsLost as exc:
-                    # What is lost here runs out by itself (a lease) or is moot (a pause); the
-                    # next slot asked for stops the job.
-                    if not warned:
-                        log.warning("%s", exc)
-                        warned = True
+                with anyio.CancelScope(shield=True):  # a write is never cut in half
+                    await self._write(write)
+
+    async def _write(self, write: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            await write()
+        except SharedLimitsLost as exc:
+            # What is lost here runs out by itself (a lease) or is moot (a pause); the next slot
+            # asked for stops the job.
+            if not self._warned:
+                log.warning("%s", exc)
+                self._warned = True
 
     async def _renew(self, scope: anyio.CancelScope) -> None:
         with scope:

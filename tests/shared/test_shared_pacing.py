@@ -113,3 +113,18 @@ async def test_a_lease_is_renewed_while_its_call_runs() -> None:
         tg.start_soon(long_call)
         tg.start_soon(other)
     assert order == ["long call done", "other got the slot"]
+
+
+async def test_a_cancelled_job_gives_its_slots_back() -> None:
+    (pacer,) = pacers(1, rate=(100_000, 1.0), cap=5)
+
+    async def call() -> None:
+        async with pacer.slot():
+            await anyio.sleep(100.0)
+
+    with anyio.move_on_after(1.0):  # Ctrl-C, say: every call in flight is cancelled
+        async with pacer.running(), anyio.create_task_group() as tg:
+            for _ in range(5):
+                tg.start_soon(call)
+    leases = pacer.concurrency._keys[0]
+    assert await pacer._account.redis.zcard(leases) == 0  # free for the account's other clients at once

@@ -54,6 +54,10 @@ SHARED_LEASE_SECONDS: Final = 15.0
 #: before it asks again: a release wakes it at once; an expired lease (a dead holder sends
 #: no wake-up) is noticed within this time.
 SHARED_WAKE_POLL_SECONDS: Final = 0.25
+#: A rate slot booked further off than this is checked for a pause (set by another client
+#: meanwhile) this long before it: the check's round trip to Redis happens while the call
+#: waits anyway, never between its slot and its start (on a loaded host that trip is jittery).
+SHARED_PAUSE_CHECK_LEAD: Final = 0.1
 #: No Redis command may hang a job: a Redis that does not answer within this time is lost.
 SHARED_REDIS_TIMEOUT: Final = 5.0
 SHARED_REDIS_CONNECT_TIMEOUT: Final = 2.0

@@ -41,6 +41,7 @@ from ._constants import (
     SHARED_FLUSH_SECONDS,
     SHARED_KEY_PREFIX,
     SHARED_LEASE_SECONDS,
+    SHARED_PAUSE_CHECK_LEAD,
     SHARED_REDIS_CONNECT_TIMEOUT,
     SHARED_REDIS_RETRIES,
     SHARED_REDIS_TIMEOUT,
@@ -322,17 +323,22 @@ class SharedRateMeter:
     async def acquire(self) -> None:
         interval = round(self.interval * _MICRO)
         period = round(self.period * _MICRO)
+        clock = self._clock
         while True:
-            own_pause = self._paused_until - self._clock.now()
+            own_pause = self._paused_until - clock.now()
             if own_pause > 0:
-                await self._clock.sleep(own_pause)
-            wait = await self._account.run(_BOOK, [self._key], [self._now(), interval, period])
-            if wait > 0:
-                await self._clock.sleep(wait / _MICRO)
-            # A pause that began while we waited (here or anywhere) moves us behind it.
-            if self._clock.now() < self._paused_until:
-                continue
-            if await self._account.run(_PAUSED_LEFT, [self._key], [self._now()]) <= 0:
+                await clock.sleep(own_pause)
+            wait = await self._account.run(_BOOK, [self._key], [self._now(), interval, period]) / _MICRO
+            slot = clock.now() + wait
+            # A pause that begins while we wait (here or anywhere) moves us behind it. Redis is
+            # asked a little before the slot, so its round trip never delays the call itself.
+            if wait > SHARED_PAUSE_CHECK_LEAD:
+                await clock.sleep(wait - SHARED_PAUSE_CHECK_LEAD)
+                if await self._account.run(_PAUSED_LEFT, [self._key], [self._now()]) > 0:
+                    continue
+            if slot > clock.now():
+                await clock.sleep(slot - clock.now())
+            if clock.now() >= self._paused_until:
                 return
 
     def pause(self, seconds: float) -> None:

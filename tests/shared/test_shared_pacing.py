@@ -128,3 +128,22 @@ async def test_a_cancelled_job_gives_its_slots_back() -> None:
                 tg.start_soon(call)
     leases = pacer.concurrency._keys[0]
     assert await pacer._account.redis.zcard(leases) == 0  # free for the account's other clients at once
+
+
+async def test_a_pause_reaches_a_call_already_waiting_for_its_slot() -> None:
+    first, second = pacers(2)  # one call a second
+    admitted: list[float] = []
+
+    async def call() -> None:
+        async with second.slot():
+            admitted.append(anyio.current_time())
+
+    async with first.running(), second.running(), anyio.create_task_group() as tg:
+        start = anyio.current_time()
+        for _ in range(6):
+            tg.start_soon(call)  # slots at +0, +1, ... +5
+        await anyio.sleep(2.5)
+        first.rate.pause(15.0)  # at +2.5: nothing more before +17.5
+    assert len(admitted) == 6
+    assert sorted(t - start for t in admitted)[:3] == pytest.approx([0, 1, 2], abs=0.05)
+    assert all(t - start >= 17.5 for t in sorted(admitted)[3:])

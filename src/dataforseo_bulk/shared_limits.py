@@ -336,8 +336,9 @@ class SharedRateMeter:
                 await clock.sleep(wait - SHARED_PAUSE_CHECK_LEAD)
                 if await self._account.run(_PAUSED_LEFT, [self._key], [self._now()]) > 0:
                     continue
-            if slot > clock.now():
-                await clock.sleep(slot - clock.now())
+            delay = slot - clock.now()
+            if delay > 0:
+                await clock.sleep(delay)
             if clock.now() >= self._paused_until:
                 return
 

@@ -58,6 +58,11 @@ SHARED_WAKE_POLL_SECONDS: Final = 0.25
 #: meanwhile) this long before it: the check's round trip to Redis happens while the call
 #: waits anyway, never between its slot and its start (on a loaded host that trip is jittery).
 SHARED_PAUSE_CHECK_LEAD: Final = 0.1
+#: The shared schedule's margin over the rate period is at least this (RATE_WINDOW_MARGIN_MIN
+#: alone): several processes, Redis between them, more jitter between a slot and its call's
+#: arrival on a loaded host. From a period of 30 s up (the real 60 s: 300 ms) the 0.5 % margin
+#: is larger and the schedule is the single process's; only time-scaled windows see it.
+SHARED_RATE_WINDOW_MARGIN_MIN: Final = 0.15
 #: No Redis command may hang a job: a Redis that does not answer within this time is lost.
 SHARED_REDIS_TIMEOUT: Final = 5.0
 SHARED_REDIS_CONNECT_TIMEOUT: Final = 2.0

@@ -48,10 +48,12 @@ class Clock:
 LOOP_CLOCK = Clock(now=anyio.current_time, sleep=anyio.sleep)
 
 
-def slot_interval(limit: int, period: float, margin: float = RATE_WINDOW_MARGIN) -> float:
+def slot_interval(
+    limit: int, period: float, margin: float = RATE_WINDOW_MARGIN, minimum: float = RATE_WINDOW_MARGIN_MIN
+) -> float:
     """Seconds between two booked slots: any half-open window of ``period`` then holds at most
     ``limit`` slots. The margin absorbs transit jitter between our clock and the API's."""
-    return (period + max(period * margin, RATE_WINDOW_MARGIN_MIN)) / limit
+    return (period + max(period * margin, minimum)) / limit
 
 
 class RateMeter:

@@ -42,6 +42,7 @@ from ._constants import (
     SHARED_KEY_PREFIX,
     SHARED_LEASE_SECONDS,
     SHARED_PAUSE_CHECK_LEAD,
+    SHARED_RATE_WINDOW_MARGIN_MIN,
     SHARED_REDIS_CONNECT_TIMEOUT,
     SHARED_REDIS_RETRIES,
     SHARED_REDIS_TIMEOUT,
@@ -312,7 +313,7 @@ class SharedRateMeter:
     ) -> None:
         self.limit = limit
         self.period = period
-        self.interval = slot_interval(limit, period)
+        self.interval = slot_interval(limit, period, minimum=SHARED_RATE_WINDOW_MARGIN_MIN)
         self._account = account
         self._key = account.key("schedule")
         self._submit = submit

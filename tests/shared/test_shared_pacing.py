@@ -51,8 +51,8 @@ async def test_two_processes_keep_one_schedule() -> None:
 
     assert len(admitted) == 60
     assert max_in_any_window(admitted, period) <= limit
-    # Not slower than one process alone: 60 calls on one grid of (10 s + 50 ms) / 20.
-    assert max(admitted) - min(admitted) <= 59 * (period + 0.05) / limit + 1e-3
+    # As fast as the shared grid allows: 60 calls one (10 s + 150 ms) / 20 apart.
+    assert max(admitted) - min(admitted) <= 59 * (period + 0.15) / limit + 1e-3
 
 
 async def test_a_pause_in_one_process_holds_the_other() -> None:

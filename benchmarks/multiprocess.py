@@ -144,7 +144,9 @@ def section(
         f"first to the last accepted call, against the bound (the rate, {BOUND:.1f}/s, or the cap over "
         "one call's time, whichever is lower). The emulator accepts at "
         f"most {RATE_LIMIT} calls in any {RATE_PERIOD:g} s and {MAX_CONCURRENCY} at once; it refuses "
-        "the rest, and a refused call is retried after the client's pause or backoff.",
+        "the rest, and a refused call is retried after the client's pause or backoff. (Over 100 %: "
+        "the first-to-last span leaves one call's time out. Wall: from starting the processes to the "
+        "last one's exit.)",
         "",
         "| scenario | what binds | processes | shared | calls sent | 40202 | 40209 "
         "| accepted / s | of the bound | answered | failed | wall s |",

@@ -36,6 +36,8 @@ from .errors import (
     FatalAnswer,
     FatalAPIError,
     JobAborted,
+    SharedLimitsLost,
+    SharedLimitsUnavailable,
 )
 from .params import RankScale
 from .result import BulkResult, FailureKind, JobStats, Progress, TargetFailure
@@ -100,6 +102,8 @@ __all__ = [
     "ReferringDomainsItem",
     "RetryDetails",
     "RetryPolicy",
+    "SharedLimitsLost",
+    "SharedLimitsUnavailable",
     "TargetFailure",
     "estimate_cost",
 ]

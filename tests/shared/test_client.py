@@ -11,9 +11,8 @@ import pytest
 import respx
 
 from conftest import LOGIN, PASSWORD, FakeAPI, mockable_transport, ok, scripted, task_error
-from dataforseo_bulk import BulkClient, ConfigurationError
+from dataforseo_bulk import BulkClient, ConfigurationError, SharedLimitsUnavailable
 from dataforseo_bulk.cli import main
-from dataforseo_bulk.errors import SharedLimitsUnavailable
 from dataforseo_bulk.shared_limits import SharedLimits, masked_url
 
 from .redis_server import RedisServer, free_port

@@ -46,17 +46,18 @@ def test_a_url_is_shown_with_its_password_masked(url: str, shown: str) -> None:
     [
         ("localhost:6379", "give a Redis URL such as 'redis://localhost:6379/0'"),
         (f"http://:{REDIS_PASSWORD}@localhost:6379", "http://:***@localhost:6379"),
-        (SharedLimits.__new__(SharedLimits), None),
     ],
 )
-def test_a_bad_url_fails_before_anything_with_a_fix(value: object, message: str | None) -> None:
-    if isinstance(value, SharedLimits):  # a lease that is not a time
-        with pytest.raises(ConfigurationError, match="lease_seconds=0: give seconds > 0"):
-            SharedLimits("redis://localhost", lease_seconds=0)
-        return
+def test_a_bad_url_fails_before_anything_with_a_fix(value: str, message: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
-        shared_client(value)  # type: ignore[arg-type]
+        shared_client(value)
     assert message in str(caught.value) and REDIS_PASSWORD not in str(caught.value)
+
+
+@pytest.mark.parametrize("lease", [0, -1.0, float("nan"), True, "15"])
+def test_a_lease_must_be_seconds(lease: object) -> None:
+    with pytest.raises(ConfigurationError, match=r"lease_seconds=.*: give seconds > 0"):
+        SharedLimits("redis://localhost", lease_seconds=lease)  # type: ignore[arg-type]
 
 
 def test_without_redis_py_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

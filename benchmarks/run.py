@@ -821,10 +821,13 @@ def environment_lines(src_note: str, load: tuple[Sequence[float], Sequence[float
 
 def keep_other_sections(out: Path, report: str) -> str:
     """``report`` with the sections other scripts wrote into ``out`` kept, before its Notes: each
-    between ``<!-- NAME: begin ... -->`` and ``<!-- NAME: end -->`` (benchmarks/cache_bench.py)."""
+    between ``<!-- NAME: begin ... -->`` and ``<!-- NAME: end -->`` (benchmarks/cache_bench.py), or
+    ``<!-- NAME: written by ... -->`` and ``<!-- /NAME -->`` (benchmarks/multiprocess.py)."""
     if not out.exists():
         return report
-    section = re.compile(r"<!-- (\S+): begin .*?-->.*?<!-- \1: end -->", re.S)
+    section = re.compile(
+        r"<!-- (\S+): begin .*?-->.*?<!-- \1: end -->|<!-- (\w+): written by .*?<!-- /\2 -->", re.S
+    )
     sections = [m.group(0) for m in section.finditer(out.read_text(encoding="utf-8"))]
     if not sections:
         return report

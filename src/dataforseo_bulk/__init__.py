@@ -43,6 +43,8 @@ from .errors import (
     FatalAnswer,
     FatalAPIError,
     JobAborted,
+    SharedLimitsLost,
+    SharedLimitsUnavailable,
 )
 from .params import RankScale
 from .result import BulkResult, FailureKind, JobStats, Progress, TargetFailure
@@ -111,6 +113,8 @@ __all__ = [
     "ReferringDomainsItem",
     "RetryDetails",
     "RetryPolicy",
+    "SharedLimitsLost",
+    "SharedLimitsUnavailable",
     "TargetFailure",
     "estimate_cost",
 ]

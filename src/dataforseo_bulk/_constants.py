@@ -43,6 +43,38 @@ CONCURRENCY_BACKOFF_FACTOR: Final = 0.5
 #: ... and grows back by one slot each time this many seconds pass without another 40209.
 CONCURRENCY_RECOVERY_SECONDS: Final = 5.0
 
+# --- limits shared through Redis (shared_limits.py, docs/scaling.md) ----------------------
+ENV_SHARED_LIMITS: Final = "DATAFORSEO_BULK_SHARED_LIMITS"
+#: A slot in flight is leased for this long and renewed every third of it while its call
+#: runs; a process killed with its slots held gives them back when the lease runs out. Long
+#: enough that a busy event loop never misses a renewal, short enough that a dead worker's
+#: share of the account's 30 comes back within seconds.
+SHARED_LEASE_SECONDS: Final = 15.0
+#: A process waiting for a slot in flight blocks on the account's wake-up list this long
+#: before it asks again: a release wakes it at once; an expired lease (a dead holder sends
+#: no wake-up) is noticed within this time.
+SHARED_WAKE_POLL_SECONDS: Final = 0.25
+#: A rate slot booked further off than this is checked for a pause (set by another client
+#: meanwhile) this long before it: the check's round trip to Redis happens while the call
+#: waits anyway, never between its slot and its start (on a loaded host that trip is jittery).
+SHARED_PAUSE_CHECK_LEAD: Final = 0.1
+#: The shared schedule's margin over the rate period is at least this (RATE_WINDOW_MARGIN_MIN
+#: alone): several processes, Redis between them, more jitter between a slot and its call's
+#: arrival on a loaded host. From a period of 30 s up (the real 60 s: 300 ms) the 0.5 % margin
+#: is larger and the schedule is the single process's; only time-scaled windows see it.
+SHARED_RATE_WINDOW_MARGIN_MIN: Final = 0.15
+#: No Redis command may hang a job: a Redis that does not answer within this time is lost.
+SHARED_REDIS_TIMEOUT: Final = 5.0
+SHARED_REDIS_CONNECT_TIMEOUT: Final = 2.0
+#: A failed Redis command is tried again this many times (10 ms, then doubling), so a blip
+#: or a failover does not stop a job, and a Redis that is gone is declared lost within ~1 s.
+SHARED_REDIS_RETRIES: Final = 3
+#: At the end of a job, what is still queued for Redis (slots given back) gets this long.
+SHARED_FLUSH_SECONDS: Final = 2.0
+#: Keys are ``<prefix>:{<account hash>}:<name>`` (the braces keep one account's keys in one
+#: Redis Cluster slot, so each script touches one slot).
+SHARED_KEY_PREFIX: Final = "dataforseo-bulk"
+
 # --- retries -----------------------------------------------------------------------------
 #: Retries after the first attempt of one call. Each retry of a live call may be billed.
 DEFAULT_MAX_RETRIES: Final = 4

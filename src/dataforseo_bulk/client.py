@@ -34,6 +34,7 @@ from ._constants import (
     DEFAULT_READ_TIMEOUT,
     ENV_LOGIN,
     ENV_PASSWORD,
+    ENV_SHARED_LIMITS,
     LOOPBACK_HOSTS,
     MAX_CHUNK_SIZE,
     USER_AGENT,
@@ -55,7 +56,7 @@ from .endpoints import (
 )
 from .engine import ChunkOutcome, Job, JobSettings, OutcomeSink, OutcomeStore, RetryDetails, Targets
 from .errors import ConfigurationError, JobAborted
-from .pacing import LOOP_CLOCK, Clock
+from .pacing import LOOP_CLOCK, Clock, Pacer
 from .params import DEFAULT_INCLUDE_SUBDOMAINS, DEFAULT_RANK_SCALE, RankScale
 from .result import BulkResult, JobStats, Progress, TargetFailure
 
@@ -69,6 +70,7 @@ if TYPE_CHECKING:
         PagesSummaryItem,
         ReferringDomainsItem,
     )
+    from .shared_limits import SharedAccount, SharedLimits
 
 V = TypeVar("V")
 log = logging.getLogger("dataforseo_bulk")
@@ -368,6 +370,11 @@ class BulkClient:
       a job of known size whose worst case exceeds it is refused before any paid call, and no
       call is sent that could take spending past it (:class:`BalanceExhausted`). Default
       ``True``; ``False`` for credentials without access to the account's data.
+    * **shared_limits** - *(optional)* a Redis URL (``redis://host:6379/0``) or a
+      ``SharedLimits``: every client of the same login on that Redis, in any process on any
+      host, shares the account's rate, its cap in flight and the API's pushback. Default: the
+      ``DATAFORSEO_BULK_SHARED_LIMITS`` environment variable, else this process paces alone.
+      Needs ``pip install 'dataforseo-bulk[redis]'``; see docs/scaling.md.
     * **retry_policy** - *(optional, advanced)* a :class:`RetryPolicy` (backoff times); default
       the project's, with ``max_retries`` retries.
     * **clock** - *(testing hook)* the time source of pacing and backoff; tests pass a fake one.
@@ -375,7 +382,8 @@ class BulkClient:
 
     Use it as an async context manager (or call :meth:`aclose`): it closes the connections it
     opened. One client may run several jobs one after another; jobs run at the same time are
-    each paced on their own, so together they could pass the account's limits.
+    each paced on their own, so together they could pass the account's limits (unless they
+    share them through ``shared_limits``).
     """
 
     def __init__(
@@ -400,6 +408,7 @@ class BulkClient:
         cache: str | Path | ResultCache | None = None,
         max_age: dt.timedelta | float | None = None,
         check_balance: bool = True,
+        shared_limits: str | SharedLimits | None = None,
     ) -> None:
         if not isinstance(check_balance, bool):
             raise ConfigurationError(
@@ -426,6 +435,13 @@ class BulkClient:
         self.base_url = _check_base_url(base_url)
         timeout_ = _timeout(timeout)
         self._credentials = _Credentials(login, password)
+        # One account's limits shared with its other clients, any process, any host (docs/scaling.md).
+        shared_limits = shared_limits or os.environ.get(ENV_SHARED_LIMITS) or None
+        self._shared: SharedAccount | None = None
+        if shared_limits is not None:
+            from .shared_limits import SharedAccount  # lazy: redis-py only when limits are shared
+
+            self._shared = SharedAccount(shared_limits, base_url=self.base_url, login=self._credentials.login)
         self._retry = retry_policy or RetryPolicy(max_retries=self._options.max_retries)
         self._on_progress = on_progress
         self._on_retry = on_retry
@@ -465,6 +481,15 @@ class BulkClient:
         """Close the connections this client opened (not a caller's own ``http_client``)."""
         if self._owns_http:
             await self._http.aclose()
+        if self._shared is not None:
+            await self._shared.aclose()
+
+    async def check_shared_limits(self) -> None:
+        """With ``shared_limits``: raise :class:`SharedLimitsUnavailable` (one line naming the URL,
+        password masked) unless its Redis answers. Every job checks it first; call it to refuse
+        earlier (before opening files, say)."""
+        if self._shared is not None:
+            await self._shared.check()
 
     async def account(self) -> Account:
         """The account behind the credentials (login, balance, rate limit), from the free
@@ -719,6 +744,7 @@ class BulkClient:
         endpoint = _resolve(endpoint)
         _check_job_arguments(targets, checkpoint, on_progress)
         params = endpoint.check_params(params)  # before any file is made or call sent
+        await self.check_shared_limits()
         with (
             self._cached(endpoint, params, checkpoint, streaming=False) as (cache, checkpoint),
             self._store(endpoint, params, checkpoint) as store,
@@ -817,6 +843,7 @@ class BulkClient:
                 await send.send(outcome)
 
         params = endpoint.check_params(params)  # before any file is made or call sent
+        await self.check_shared_limits()
         with (
             self._cached(endpoint, params, checkpoint, streaming=True) as (cache, checkpoint),
             self._store(endpoint, params, checkpoint) as store,
@@ -943,4 +970,18 @@ class BulkClient:
             on_retry=self._on_retry,
             clock=self._clock,
             job_id=f"dfsb-{os.urandom(4).hex()}",  # as secrets.token_hex(4), without importing hmac
+            pacer=self._shared_pacer(settings),
+        )
+
+    def _shared_pacer(self, settings: JobSettings) -> Pacer | None:
+        if self._shared is None:
+            return None  # the job's own meters, this process alone
+        from .shared_limits import SharedPacer
+
+        return SharedPacer(
+            self._shared,
+            rate_limit=settings.rate_limit,
+            rate_period=settings.rate_period,
+            max_concurrency=settings.max_concurrency,
+            clock=self._clock,
         )

@@ -192,6 +192,7 @@ class Job(Generic[V]):
         on_retry: Callable[[RetryDetails], None] | None = None,
         clock: Clock = LOOP_CLOCK,
         job_id: str = "job",
+        pacer: Pacer | None = None,
     ) -> None:
         self._endpoint = endpoint
         self._params = params
@@ -207,7 +208,8 @@ class Job(Generic[V]):
         self._on_retry = on_retry
         self._clock = clock
         self._job_id = job_id
-        self._pacer = Pacer(
+        # The client may hand in a pacer whose meters are shared with other processes.
+        self._pacer = pacer or Pacer(
             RateMeter(settings.rate_limit, settings.rate_period, clock=clock),
             ConcurrencyMeter(settings.max_concurrency, clock=clock),
         )
@@ -251,7 +253,7 @@ class Job(Generic[V]):
         self._started = self._clock.now()
         send, receive = anyio.create_memory_object_stream[Chunk](0)
         try:
-            async with anyio.create_task_group() as tg:
+            async with self._pacer.running(), anyio.create_task_group() as tg:
                 self._task_group = tg
                 tg.start_soon(self._produce, targets, send)
                 for _ in range(self._settings.max_concurrency):
@@ -558,6 +560,9 @@ class Job(Generic[V]):
                         raise _Stopped  # (a call reserved within a budget cap may still go)
                     sent = True  # from here on the call may reach the API (and be billed)
                     answer = await self._post(body)
+            except JobAborted as stop:  # the pacer cannot pace any more (shared limits lost)
+                self._stop(stop, cancel=False)  # what is in flight finishes
+                raise _Stopped from None
             finally:
                 self._account(worst_case, answer, work, sent=sent)
             if answer.sent:

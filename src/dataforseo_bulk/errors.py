@@ -4,14 +4,17 @@
 
     DataForSEOBulkError
     ├── ConfigurationError        a bad argument; raised before any network call (also a ValueError)
+    │   └── SharedLimitsUnavailable   the Redis of ``shared_limits`` did not answer: no call was made
     ├── APIError                  one call's failure: chunk, HTTP status, code, API message
     │   └── FatalAPIError         the answer that stopped a job: never raised, it is AccountRefused.error
     └── JobAborted                the job stopped early; ``.result`` holds everything already paid for
         ├── AccountRefused        the API refused the account (40100 credentials, 40210 funds, 40204
-        │                         access, ...): no call can succeed. ``.error`` is the FatalAPIError
+        │                         access, ...; also a wrong address: 404/40400/40402): no call can
+        │                         succeed. ``.error`` is the FatalAPIError
         ├── BudgetExceeded        the next call could have taken spending past ``max_cost``
         ├── APIUnreachable        no call of the job could connect (refused, DNS, timeout); nothing billed
-        └── BalanceExhausted      the job could take spending past the account's balance
+        ├── BalanceExhausted      the job could take spending past the account's balance
+        └── SharedLimitsLost      the Redis of ``shared_limits`` was lost mid-job; calls in flight finished
 
 What to catch around a job: ``JobAborted`` for every early stop (``exc.result`` is the partial
 result), or one of its subclasses for one situation. ``TypeError`` (targets that are not an
@@ -184,3 +187,16 @@ class BalanceExhausted(JobAborted):
                 f"${balance:.5f}; the next call could cost up to ${next_call:.5f}. Add funds to go on."
             )
         super().__init__(message, result=result)
+class SharedLimitsUnavailable(ConfigurationError):
+    """The Redis named by ``shared_limits`` did not answer when a job started; nothing was sent.
+
+    The message names the URL with any password masked.
+    """
+
+
+class SharedLimitsLost(JobAborted):
+    """The Redis named by ``shared_limits`` stopped answering mid-job.
+
+    Without it this process cannot know what the account's other clients are doing, so it
+    dispatched nothing more; calls already in flight finished and their answers are kept.
+    """

@@ -12,6 +12,10 @@ Two small meters, one protocol (``acquire`` / ``release``), combined by :class:`
   simultaneous queries") and grows back one slot at a time while the API stays quiet.
 
 Time comes from a :class:`Clock` so tests can run the meters on a fake clock.
+
+Any meter with the same methods will do (:class:`RateGate`, :class:`ConcurrencyGate`): the
+meters in ``shared_limits.py`` keep the same schedule and cap in Redis, for every process of
+one account, and their pacer needs a lifetime around the job (:meth:`Pacer.running`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Protocol
 
 import anyio
 
@@ -43,6 +48,14 @@ class Clock:
 LOOP_CLOCK = Clock(now=anyio.current_time, sleep=anyio.sleep)
 
 
+def slot_interval(
+    limit: int, period: float, margin: float = RATE_WINDOW_MARGIN, minimum: float = RATE_WINDOW_MARGIN_MIN
+) -> float:
+    """Seconds between two booked slots: any half-open window of ``period`` then holds at most
+    ``limit`` slots. The margin absorbs transit jitter between our clock and the API's."""
+    return (period + max(period * margin, minimum)) / limit
+
+
 class RateMeter:
     """At most ``limit`` calls in any window of ``period`` seconds, evenly spaced."""
 
@@ -51,9 +64,7 @@ class RateMeter:
     ) -> None:
         self.limit = limit
         self.period = period
-        # One booked slot every `interval` seconds: any half-open window of `period` holds at
-        # most `limit` slots. The margin absorbs transit jitter between our clock and the API's.
-        self.interval = (period + max(period * margin, RATE_WINDOW_MARGIN_MIN)) / limit
+        self.interval = slot_interval(limit, period, margin)
         self._clock = clock
         self._next_slot = -math.inf
         self._paused_until = -math.inf
@@ -132,12 +143,39 @@ class ConcurrencyMeter:
         self._recover()
 
 
+class RateGate(Protocol):
+    """What the engine needs of a rate meter (:class:`RateMeter`, or a shared one)."""
+
+    async def acquire(self) -> None: ...
+
+    def pause(self, seconds: float) -> None: ...
+
+
+class ConcurrencyGate(Protocol):
+    """What the engine needs of a cap in flight (:class:`ConcurrencyMeter`, or a shared one)."""
+
+    @property
+    def cap(self) -> int: ...
+
+    async def acquire(self) -> None: ...
+
+    def release(self) -> None: ...
+
+    def shrink(self) -> None: ...
+
+
 class Pacer:
     """Both meters in the order that wastes nothing: a free slot in flight, then a rate slot."""
 
-    def __init__(self, rate: RateMeter, concurrency: ConcurrencyMeter) -> None:
+    def __init__(self, rate: RateGate, concurrency: ConcurrencyGate) -> None:
         self.rate = rate
         self.concurrency = concurrency
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Held around a job's work. Local meters need nothing; shared ones check their store
+        here and keep what they hold alive while the job runs."""
+        yield
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:

@@ -31,6 +31,7 @@ from .._constants import (
     DEFAULT_READ_TIMEOUT,
     ENV_LOGIN,
     ENV_PASSWORD,
+    ENV_SHARED_LIMITS,
     MAX_CHUNK_SIZE,
     SANDBOX_URL,
 )
@@ -238,6 +239,12 @@ def _add_job_options(parser: argparse.ArgumentParser) -> None:
         help=f"give up on one call after this long and retry it (default {DEFAULT_READ_TIMEOUT:g}; "
         "live tasks end at 120 s on the server)",
     )
+    parser.add_argument(
+        "--shared-limits",
+        metavar="URL",
+        help="share the account's limits with its other workers through this Redis "
+        f"(redis://host:6379/0; default: ${ENV_SHARED_LIMITS}); see docs/scaling.md",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--sandbox", action="store_true", help=f"use the free sandbox ({SANDBOX_URL})")
     where.add_argument(
@@ -341,6 +348,7 @@ def _client(args: argparse.Namespace, base_url: str | None = None) -> BulkClient
         **cache_knobs(args),
         "check_balance": args.check_balance,
         "on_retry": announce_long_waits(),
+        "shared_limits": args.shared_limits,
     }
     url = base_url or (SANDBOX_URL if args.sandbox else args.base_url)
     if url:
@@ -353,6 +361,7 @@ async def _run_job_command(args: argparse.Namespace) -> int:
     client = _client(args)  # validates every knob and the credentials before any reading or call
     check_cache_file(args)  # a bad cache file is refused before the output is opened
     params = job.endpoint.check_params(job.params(args))
+    await client.check_shared_limits()  # an unreachable Redis refuses before any file is touched
     total = None if args.quiet else count_targets(args.input, args.column)
     counted = _size_to_check(args, total) if args.check_balance else None
     if counted:  # a file's size is known: refuse a job the balance cannot pay for

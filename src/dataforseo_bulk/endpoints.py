@@ -133,7 +133,6 @@ def int_field(name: str) -> Callable[[dict[str, Any]], int]:
             return found
         raise ItemError(f"item field {name!r} is {found!r}, not an integer")
 
-    value.int_field = name  # type: ignore[attr-defined]  # lets the engine skip the call per item
     return value
 
 

@@ -20,8 +20,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -166,19 +164,6 @@ def child(total: int, repeats: int) -> dict[str, Any]:
     return out
 
 
-def snapshot(rev: str) -> Path:
-    """``src/`` of revision ``rev`` in a temp dir (``git archive``)."""
-    where = Path(tempfile.mkdtemp(prefix="dfsb-hotpath-"))
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", rev, "src"], check=True, capture_output=True
-    ).stdout
-    path = where / "tree.tar"
-    path.write_bytes(archive)
-    with tarfile.open(path) as tar:
-        tar.extractall(where, filter="data")
-    return where / "src"
-
-
 def run_child(src: Path, total: int, repeats: int) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(src)}
     cmd = [sys.executable, __file__, "--child", "--targets", str(total), "--repeats", str(repeats)]
@@ -204,7 +189,10 @@ def main() -> int:
         return 0
     trees = {"this tree": ROOT / "src"}
     if args.against:
-        trees = {args.against: snapshot(args.against), **trees}
+        sys.path.insert(0, str(HERE))
+        import run  # the harness's git-archive snapshot of src/
+
+        trees = {args.against: run.snapshot(args.against)[0], **trees}
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in trees}
     for round_ in range(args.rounds):
         for name, src in trees.items():

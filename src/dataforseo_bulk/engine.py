@@ -10,7 +10,8 @@ The path of one chunk::
                           stop everything, JobAborted ◀── FATAL ◀───────────────────┘
 
 The producer reads the input lazily and hands chunks over a zero-buffer stream, so no more
-chunks exist than workers can hold. Every target read is, at the end, in an outcome: a
+chunks exist than workers can hold: one per call in flight, plus a few spare workers that wait
+for a slot with their next call ready. Every target read is, at the end, in an outcome: a
 value, a failure with its reason, or (when the job stopped early) an ``aborted`` failure.
 """
 
@@ -27,7 +28,12 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 
-from ._constants import MAX_SPLIT_CALLS_PER_CHUNK, MISSING_TARGET_RETRIES, RATE_LIMITED_PAUSE_FRACTION
+from ._constants import (
+    MAX_SPLIT_CALLS_PER_CHUNK,
+    MISSING_TARGET_RETRIES,
+    RATE_LIMITED_PAUSE_FRACTION,
+    SPARE_WORKERS_FRACTION,
+)
 from .answer import Answer, encode_task
 from .api import Poster
 from .backoff import RetryPolicy
@@ -222,7 +228,7 @@ class Job(Generic[V]):
             async with anyio.create_task_group() as tg:
                 self._task_group = tg
                 tg.start_soon(self._produce, targets, send)
-                for _ in range(self._settings.max_concurrency):
+                for _ in range(_workers(self._settings.max_concurrency)):
                     tg.start_soon(self._work, receive.clone())
                 receive.close()
         finally:
@@ -405,6 +411,9 @@ class Job(Generic[V]):
         while todo:
             part, missing_round = todo.pop()
             answer, decision = await self._attempts(part, work)
+            # The slot is free again: let a spare worker send its call before this answer's
+            # bookkeeping (shielded: an answer in hand is never dropped by a cancellation).
+            await anyio.lowlevel.cancel_shielded_checkpoint()
             if decision.kind is Kind.OK:
                 missing = self._match(part, answer.items or [], work)
                 if not missing:
@@ -644,6 +653,12 @@ class Job(Generic[V]):
         if cancel and self._task_group is not None:
             # A fatal answer: every call still in flight would fail the same way.
             self._task_group.cancel_scope.cancel()
+
+
+def _workers(max_concurrency: int) -> int:
+    """The cap in flight plus the spare workers that wait for a slot with their next call ready
+    (SPARE_WORKERS_FRACTION); the pacer still lets no more than the cap be in flight."""
+    return max_concurrency + max(1, round(max_concurrency * SPARE_WORKERS_FRACTION))
 
 
 async def _hand_over(send: ObjectSendStream[Chunk], chunk: Chunk) -> bool:

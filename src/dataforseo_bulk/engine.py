@@ -597,6 +597,9 @@ class Job(Generic[V]):
         stored once. The job has no other use for it afterwards.
         """
         entries = self._entries
+        tally = self._tally
+        if not self._spellings and tally.failed == 0 and tally.ok == len(entries):
+            return entries  # every entry holds a value and is keyed as asked: nothing to scan
         for target in [t for t, e in entries.items() if type(e) in _NOT_VALUES]:
             del entries[target]
         for target, names in self._spellings.items():

@@ -4,7 +4,7 @@
 
 Every POST is answered, after its latency, with a ``bulk_backlinks`` answer for the targets
 it sent (each target 7 backlinks). No auth check, no limits, no ledger: the emulator does all
-of that and costs ~10 ms of CPU per 1000-target answer, so at 100 such calls a second on a
+of that and costs 5–10 ms of CPU per 1000-target answer, so at 100 such calls a second on a
 shared 2-core machine the emulator, not the client, sets the pace. This one is a few
 hundred microseconds per call (uvicorn, one JSON read, one JSON write), so a concurrency-bound
 job of full calls measures the client's turnaround. Prints ``serving on URL`` when ready.

@@ -8,7 +8,7 @@
 what a client loses to it is its turnaround (the time a slot stands empty between an answer and
 the next call: reading and checking the answer, recording it, getting the next chunk, pacing).
 ``benchmarks/run.py --scenarios concurrency_full`` is the same job against the emulator; there
-the emulator's own CPU (~10 ms an answer) caps every client on a small machine, so this script
+the emulator's own CPU (5–10 ms an answer) caps every client on a small machine, so this script
 serves the answers with ``benchmarks/standin.py`` instead. Clients take turns in each round.
 
 On a shared machine even that measures mostly how much CPU each client gets. ``--cpu-clock``

@@ -344,7 +344,7 @@ def _check(raw: str) -> str | InvalidTarget:
     result = normalize_target(raw)
     assert result == _slow(raw)  # the fast paths agree with the full rules
     if isinstance(result, InvalidTarget):
-        assert result.raw is raw
+        assert result.raw == raw and type(result.raw) is str
         assert result.reason
         return result
     assert type(result) is str

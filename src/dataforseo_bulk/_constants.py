@@ -25,6 +25,11 @@ DEFAULT_RATE_LIMIT: Final = 2000
 DEFAULT_RATE_PERIOD: Final = 60.0
 #: The API refuses a 31st simultaneous call with 40209.
 DEFAULT_MAX_CONCURRENCY: Final = 30
+#: Workers beyond the cap in flight, as a fraction of it (at least one). A spare worker holds
+#: its next call ready (chunk taken, body encoded) and waits for a slot, so that a slot freed by
+#: an answer is refilled before that answer is checked and recorded, not after. Worth ~0.5 % of
+#: a concurrency-bound job of 1000-target calls (docs/performance.md); costs one chunk each.
+SPARE_WORKERS_FRACTION: Final = 0.1
 #: Targets in one task; the API takes at most 1000.
 MAX_CHUNK_SIZE: Final = 1000
 #: The server counts calls on its own clock, after transit jitter; pacing holds the window

@@ -158,7 +158,6 @@ def int_field(name: str) -> Callable[[dict[str, Any]], int | None]:
             return None
         raise ItemError(f"item field {name!r} is {found!r}, not an integer")
 
-    value.int_field = name  # type: ignore[attr-defined]  # lets the engine skip the call per item
     return value
 
 

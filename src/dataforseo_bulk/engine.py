@@ -10,7 +10,8 @@ The path of one chunk::
                           stop everything, JobAborted ◀── FATAL ◀───────────────────┘
 
 The producer reads the input lazily and hands chunks over a zero-buffer stream, so no more
-chunks exist than workers can hold. Every target read is, at the end, in an outcome: a
+chunks exist than workers can hold: one per call in flight, plus a few spare workers that wait
+for a slot with their next call ready. Every target read is, at the end, in an outcome: a
 value, a failure with its reason, or (when the job stopped early) an ``aborted`` failure.
 """
 
@@ -22,14 +23,18 @@ import inspect
 import logging
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from itertools import count, islice, repeat
-from operator import is_, itemgetter
+from itertools import count, islice
 from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import anyio
 from anyio.abc import ObjectReceiveStream, ObjectSendStream, TaskGroup
 
-from ._constants import MAX_SPLIT_CALLS_PER_CHUNK, MISSING_TARGET_RETRIES, RATE_LIMITED_PAUSE_FRACTION
+from ._constants import (
+    MAX_SPLIT_CALLS_PER_CHUNK,
+    MISSING_TARGET_RETRIES,
+    RATE_LIMITED_PAUSE_FRACTION,
+    SPARE_WORKERS_FRACTION,
+)
 from .answer import Answer, encode_task
 from .api import Poster
 from .backoff import RetryPolicy, wait_before_retry
@@ -41,7 +46,7 @@ from .endpoints import Endpoint, ItemError
 from .errors import APIUnreachable, BalanceExhausted, BudgetExceeded, FatalAnswer, FatalAPIError, JobAborted
 from .pacing import LOOP_CLOCK, Clock, ConcurrencyMeter, Pacer, RateMeter
 from .result import FailureKind, JobStats, Progress, TargetFailure
-from .targets import InvalidTarget, normalize_batch
+from .targets import InvalidTarget, normalize_target
 
 V = TypeVar("V")
 A = TypeVar("A")
@@ -133,8 +138,7 @@ _FINISHED_FAILURES = frozenset(
 
 
 class _Pending:
-    """Marks a normalized target read but not answered yet. Any instance will do: the fast path
-    of ``_accept`` marks each batch with a fresh one, to tell its own insertions apart."""
+    """Marks a normalized target read but not answered yet (``_PENDING``, the one instance)."""
 
     __slots__ = ()
 
@@ -256,7 +260,7 @@ class Job(Generic[V]):
             async with self._pacer.running(), anyio.create_task_group() as tg:
                 self._task_group = tg
                 tg.start_soon(self._produce, targets, send)
-                for _ in range(self._settings.max_concurrency):
+                for _ in range(_workers(self._settings.max_concurrency)):
                     tg.start_soon(self._work, receive.clone())
                 receive.close()
         finally:
@@ -391,40 +395,17 @@ class Job(Generic[V]):
     def _accept(self, batch: list[str]) -> list[str]:
         """Take input strings; return the normalized targets not seen before, in input order.
 
-        The hot path of a big job: one pass, locals only, no call per target but the
-        normalisation itself. Most inputs are already in normal form (``normalize_target``
-        then returns the very same object); those are tracked by their entry alone, without
-        a second set of the caller's strings.
+        A string in normal form is tracked by its entry alone; another spelling (or an invalid
+        string) is also kept in ``_seen``, so that an exact repeat of it is counted once.
         """
-        entries = self._entries
-        normalized = normalize_batch(batch)
-        # normalize_target returns a string already in normal form as the very same object.
-        if normalized is batch or all(map(is_, normalized, batch)):
-            # Every string already in normal form. Mark them all pending in one C-level pass,
-            # each target looked up once; when the dict grew by the whole batch, every one was
-            # new and distinct (the commonest batch of all) and the bookkeeping is done.
-            mark = _Pending()  # this batch's own: tells what it inserted from what was there
-            size = len(entries)
-            for _ in map(entries.setdefault, batch, repeat(mark)):
-                pass
-            if len(entries) - size == len(batch):
-                self._tally.targets += len(batch)
-                return batch
-            return self._accept_slowly(batch, normalized, mark)
-        return self._accept_slowly(batch, normalized, _ABSENT)
-
-    def _accept_slowly(
-        self, batch: list[str], normalized: list[str] | list[str | InvalidTarget], mark: Any
-    ) -> list[str]:
-        """``_accept`` for a batch with repeats, other spellings or invalid strings; ``mark``
-        is what the fast path put in ``entries`` for each target that was new to it."""
         entries = self._entries
         spellings = self._spellings
         seen = self._seen
         local = self._local
         fresh: list[str] = []
         duplicate = invalid = distinct = 0
-        for raw, target in zip(batch, normalized, strict=True):
+        for raw in batch:
+            target = normalize_target(raw)
             if isinstance(target, InvalidTarget):
                 raw = target.raw  # a non-str input is reported under its printable repr
                 if raw in seen:
@@ -438,9 +419,7 @@ class Job(Generic[V]):
             if type(raw) is not str:
                 raw = str(raw)  # a str subclass: keep the caller's text as a plain str
             entry = entries.get(target, _ABSENT)
-            if entry is mark:  # first met here (the fast path's mark): new
-                entry = _ABSENT
-            if target is raw or target == raw:  # the caller's string is the normal form
+            if target == raw:  # the caller's string is the normal form
                 if entry is _ABSENT:
                     entries[raw] = _PENDING
                     fresh.append(raw)
@@ -504,6 +483,9 @@ class Job(Generic[V]):
         while todo:
             part, missing_round = todo.pop()
             answer, decision = await self._attempts(part, work)
+            # The slot is free again: let a spare worker send its call before this answer's
+            # bookkeeping (shielded: an answer in hand is never dropped by a cancellation).
+            await anyio.lowlevel.cancel_shielded_checkpoint()
             if decision.kind is Kind.OK:
                 if answer.total_count is not None:
                     work.total_count = (work.total_count or 0) + answer.total_count
@@ -660,28 +642,9 @@ class Job(Generic[V]):
         """Give each item to its target (by the echoed target, never by position); return the rest."""
         key_field = self._endpoint.key_field
         value_of = self._endpoint.value
-        int_field = getattr(value_of, "int_field", None)  # single-integer endpoints: no call per item
         values: dict[str, Any] = work.values
         keep_items = work.items if self._store is not None or self._cache is not None else None
-        targets = part.targets  # distinct: each target is sent once
-        if int_field is not None and keep_items is None and len(items) == len(targets):
-            # The commonest answer: one integer item per target. Checked as a whole, at C speed:
-            # as many distinct keys as targets, each target among them, each value an int.
-            try:
-                pairs: dict[Any, Any] = dict(map(itemgetter(key_field, int_field), items))
-            except (KeyError, TypeError):  # a field missing, or an unhashable echo: the careful path
-                pairs = {}
-            if (
-                len(pairs) == len(targets)
-                and all(map(pairs.__contains__, targets))
-                and set(map(type, pairs.values())) == {int}
-            ):
-                if values:
-                    values.update(pairs)
-                else:
-                    work.values = pairs  # the chunk's first answer: no copy
-                return []
-        wanted = set(targets)
+        wanted = set(part.targets)  # distinct: each target is sent once
         leftovers: list[dict[str, Any]] = []
         for item in items:
             key = item.get(key_field)
@@ -689,14 +652,11 @@ class Job(Generic[V]):
                 leftovers.append(item)
                 continue
             wanted.discard(key)
-            if int_field is not None and type(value := item.get(int_field)) is int:
-                values[key] = value
-            else:
-                try:
-                    values[key] = value_of(item)
-                except ItemError as exc:
-                    work.failed[key] = TargetFailure(FailureKind.BAD_ITEM, str(exc), chunk=part.ref)
-                    continue
+            try:
+                values[key] = value_of(item)
+            except ItemError as exc:
+                work.failed[key] = TargetFailure(FailureKind.BAD_ITEM, str(exc), chunk=part.ref)
+                continue
             if keep_items is not None:
                 keep_items[key] = item
         if wanted and leftovers:
@@ -743,36 +703,30 @@ class Job(Generic[V]):
                     entries.pop(target, None)
         else:
             entries.update(answers)  # C-level: every target of a chunk is in entries already
-        if not spellings or spellings.keys().isdisjoint(answers):
-            return answers  # the common case: each asked for once, in normal form
         by_spelling: dict[str, A] = {}
         names_of = spellings.pop if self._forget_answered else spellings.get
         for target, answer in answers.items():
-            names = names_of(target, None)
-            if names is None:
-                by_spelling[target] = answer
-            else:
-                for name in names:
-                    by_spelling[name] = answer
+            for name in names_of(target, None) or (target,):  # the normal form too, if asked for
+                by_spelling[name] = answer
         return by_spelling
 
     def answers(self) -> dict[str, V]:
-        """Every value handed out so far, keyed by the caller's spellings (not for a job that
-        forgets answered targets). At the end of a clean job with no failures and no other
-        spellings this is the engine's own index, not a copy: a bulk result costs nothing more."""
+        """Every value, keyed by the caller's spellings, once the job has ended (a bulk result).
+
+        The job's index is turned into the result in place, not copied: each answer stays
+        stored once. The job has no other use for it afterwards.
+        """
         entries = self._entries
-        spellings = self._spellings
         tally = self._tally
-        if not spellings and tally.failed == 0 and tally.ok == len(entries):
-            return entries  # every entry holds a value
-        values = {t: v for t, v in entries.items() if type(v) not in _NOT_VALUES}
-        for target, names in spellings.items():
-            value = values.pop(target, _ABSENT)
-            if value is _ABSENT:
-                continue  # pending or failed: no value for any spelling
-            for name in names:  # the normal form too, if it was asked for itself
-                values[name] = value
-        return values
+        if not self._spellings and tally.failed == 0 and tally.ok == len(entries):
+            return entries  # every entry holds a value and is keyed as asked: nothing to scan
+        for target in [t for t, e in entries.items() if type(e) in _NOT_VALUES]:
+            del entries[target]
+        for target, names in self._spellings.items():
+            value = entries.pop(target, _ABSENT)
+            for name in names if value is not _ABSENT else ():  # the normal form too, if asked for
+                entries[name] = value
+        return entries
 
     async def _publish(self, outcome: ChunkOutcome[V]) -> None:
         tally = self._tally
@@ -824,6 +778,12 @@ class Job(Generic[V]):
         if cancel and self._task_group is not None:
             # A fatal answer: every call still in flight would fail the same way.
             self._task_group.cancel_scope.cancel()
+
+
+def _workers(max_concurrency: int) -> int:
+    """The cap in flight plus the spare workers that wait for a slot with their next call ready
+    (SPARE_WORKERS_FRACTION); the pacer still lets no more than the cap be in flight."""
+    return max_concurrency + max(1, round(max_concurrency * SPARE_WORKERS_FRACTION))
 
 
 async def _hand_over(send: ObjectSendStream[Chunk], chunk: Chunk) -> bool:

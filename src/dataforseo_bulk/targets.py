@@ -64,7 +64,6 @@ __all__ = [
     "MAX_TARGET_LENGTH",
     "InvalidTarget",
     "is_page",
-    "normalize_batch",
     "normalize_target",
     "target_host",
 ]
@@ -84,20 +83,6 @@ _LABEL: Final = r"(?!xn--)[a-z0-9][a-z0-9-]{0,62}+(?<!-)"
 _TLD: Final = r"(?!xn--)[a-z][a-z0-9-]{0,62}+(?<!-)"
 _HOST: Final = rf"(?:{_LABEL}\.)++{_TLD}"
 _FAST_HOST: Final = re.compile(_HOST)
-# A whole batch of plain normal domains, one per line: one scan for the batch (normalize_batch).
-_FAST_HOSTS: Final = re.compile(rf"(?:{_HOST}\n)*+{_HOST}")
-# The same scan without lookarounds or bounded repeats, about twice as fast: right only for a
-# batch whose lines are at most 63 characters (so is every label) and that _no_edge_hyphen_or_xn
-# passes (no label starts or ends with '-', no 'xn--' anywhere).
-_LOOSE_HOST: Final = r"(?:[a-z0-9-]++\.)++[a-z][a-z0-9-]*+"
-_LOOSE_HOSTS: Final = re.compile(rf"(?:{_LOOSE_HOST}\n)*+{_LOOSE_HOST}")
-_EDGE_HYPHENS: Final = ("-.", ".-", "-\n", "\n-")
-# A batch of already-normal targets, plain domains and pages mixed, one per line: a page is
-# http(s)://, a plain normal host, then nothing or a path, query or fragment (whose characters
-# are checked apart: printable, no space). Right only for lines of at most 253 characters, so
-# that no domain or host in them can be too long.
-_FAST_LINE: Final = rf"(?:https?://{_HOST}(?:[/?#][^\n]*+)?|{_HOST})"
-_FAST_TARGETS: Final = re.compile(rf"(?:{_FAST_LINE}\n)*+{_FAST_LINE}")
 # A page that is already normal, as far as its scheme and host go (no port, no userinfo).
 _FAST_PAGE: Final = re.compile(rf"https?://({_HOST})(?=[/?#]|\Z)")
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
@@ -163,39 +148,6 @@ def normalize_target(raw: str) -> str | InvalidTarget:
             raw if isinstance(raw, str) else _safe_repr(raw),
             f"could not be parsed ({type(exc).__name__}); please report this target as a bug",
         )
-
-
-def normalize_batch(batch: list[str]) -> list[str] | list[str | InvalidTarget]:
-    """``normalize_target`` of each string; a batch of normal domains or pages costs one regex scan.
-
-    Returns ``batch`` itself when every string in it is already in normal form.
-    """
-    if batch and set(map(type, batch)) == {str} and (longest := max(map(len, batch))) <= _MAX_HOST_LENGTH:
-        joined = "\n".join(batch)
-        # No string may hide a line break of its own, or the scan would see two targets in it.
-        if joined.count("\n") == len(batch) - 1:
-            if longest <= _MAX_LABEL_LENGTH and _no_edge_hyphen_or_xn(joined):
-                if _LOOSE_HOSTS.fullmatch(joined) is not None:
-                    return batch
-            elif _FAST_HOSTS.fullmatch(joined) is not None:
-                return batch
-            # Pages (and domains among them): the URL part that normalize_target checks per
-            # page (printable, no space, a normal host) checked for the whole batch at once.
-            if (
-                "://" in joined
-                and " " not in joined
-                and joined.replace("\n", "").isprintable()
-                and _FAST_TARGETS.fullmatch(joined) is not None
-            ):
-                return batch
-    return list(map(normalize_target, batch))
-
-
-def _no_edge_hyphen_or_xn(joined: str) -> bool:
-    """No label of these lines starts or ends with '-', and none holds 'xn--' (substring scans)."""
-    if joined.startswith("-") or joined.endswith("-") or "xn--" in joined:
-        return False
-    return not any(map(joined.__contains__, _EDGE_HYPHENS))
 
 
 def is_page(target: str) -> bool:

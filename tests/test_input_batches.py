@@ -1,18 +1,27 @@
-"""normalize_batch: the one-scan fast paths for a batch of plain domains (or pages), and the fallback.
+"""Any input through a job: every caller string accounted for, each target bought once.
 
-Whatever the batch, ``normalize_batch(batch)`` must equal ``[normalize_target(x) for x in batch]``;
-when it returns ``batch`` itself, every element must already be in normal form.
+Whatever the strings (plain domains, other spellings, pages, line breaks hidden inside a
+string, edge-case labels, anything), a bulk job answers each valid string under its own
+spelling with the value of ``normalize_target(string)``, reports each invalid one with the
+reason ``normalize_target`` gives, and sends each normal form exactly once, however the
+strings fall into batches. The API is mocked with respx; batches of three strings, so that
+repeats and other spellings meet across batches and chunks as well as inside one.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import pytest
+import respx
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from dataforseo_bulk.targets import InvalidTarget, is_page, normalize_batch, normalize_target
+from conftest import LOGIN, PASSWORD, URL, FakeAPI, backlinks_of
+from dataforseo_bulk import BulkClient, FailureKind, RetryPolicy
+from dataforseo_bulk.result import BulkResult
+from dataforseo_bulk.targets import InvalidTarget, is_page, normalize_target
 
 LDH = "abcdefghijklmnopqrstuvwxyz0123456789-"
 DOMAIN_CHARS = LDH + "."
@@ -23,17 +32,44 @@ def is_normal_domain(value: object) -> bool:
     return type(value) is str and normalize_target(value) == value and not is_page(value)
 
 
-def check(batch: list[Any]) -> list[Any]:
-    """Assert the contract of normalize_batch on ``batch``; return the result."""
+def run_job(batch: list[Any], *, chunk_size: int = 3) -> tuple[BulkResult[int], FakeAPI]:
+    """``bulk_backlinks(batch)`` against the mocked API: the result, and what was sent."""
+    api = FakeAPI()
+
+    async def job() -> BulkResult[int]:
+        with respx.mock(assert_all_called=False) as router:
+            router.post(URL).mock(side_effect=api)
+            async with BulkClient(
+                LOGIN,
+                PASSWORD,
+                chunk_size=chunk_size,
+                retry_policy=RetryPolicy.testing(),
+                check_balance=False,
+            ) as client:
+                return await client.bulk_backlinks(batch)
+
+    return anyio.run(job), api
+
+
+def check(batch: list[Any], *, chunk_size: int = 3) -> BulkResult[int]:
+    """Run ``batch`` through a job and assert that every string is accounted for."""
     before = list(batch)
-    expected = [normalize_target(x) for x in batch]
-    result = normalize_batch(batch)
-    assert result == expected
+    result, api = run_job(batch, chunk_size=chunk_size)
     assert batch == before  # the input is never modified
-    if result is batch:
-        assert all(type(x) is str and normalize_target(x) == x for x in batch), batch
-    else:
-        assert all(type(x) is str or isinstance(x, InvalidTarget) for x in result)
+    normal = {raw: normalize_target(raw) for raw in batch}
+    valid = {raw: target for raw, target in normal.items() if isinstance(target, str)}
+    invalid = {target.raw: target for target in normal.values() if isinstance(target, InvalidTarget)}
+    # Each normal form bought exactly once, nothing else sent.
+    assert sorted(api.sent_targets) == sorted(set(valid.values()))
+    # Each valid string answered under its own spelling, with its normal form's value.
+    assert dict(result) == {raw: backlinks_of(target) for raw, target in valid.items()}
+    # Each invalid string reported with normalize_target's reason, and nothing more failed.
+    assert {raw: (f.kind, f.reason) for raw, f in result.failed.items()} == {
+        raw: (FailureKind.INVALID, target.reason) for raw, target in invalid.items()
+    }
+    assert result.stats.targets == len(normal)  # distinct caller strings
+    assert result.stats.invalid == len(invalid)
+    assert result.stats.ok == len(valid)
     return result
 
 
@@ -176,13 +212,13 @@ _not_plain = st.one_of(
 
 
 @given(st.lists(st.text(max_size=40), max_size=8))
-@settings(max_examples=200)
-def test_any_text_batch_matches_normalize_target(batch: list[str]) -> None:
+@settings(max_examples=60, deadline=None)
+def test_any_text_is_accounted_for(batch: list[str]) -> None:
     check(batch)
 
 
 @given(st.lists(domain_like, max_size=6))
-@settings(max_examples=200)
+@settings(max_examples=60, deadline=None)
 @example(["a.com", ""])
 @example(["", "a.com"])
 @example(["a.com\nb.com"])
@@ -194,35 +230,37 @@ def test_any_text_batch_matches_normalize_target(batch: list[str]) -> None:
 @example(["", ""])
 @example([host_of_length(253, 4), host_of_length(254, 4)])
 @example([host_of_length(254, 4) + "\n"])
-def test_domain_like_batch_matches_normalize_target(batch: list[str]) -> None:
+def test_domain_like_strings_are_accounted_for(batch: list[str]) -> None:
     check(batch)
 
 
 @given(st.lists(plain_domains, min_size=1, max_size=8))
-@settings(max_examples=150)
-def test_batch_of_plain_domains_is_returned_itself(batch: list[str]) -> None:
+@settings(max_examples=40, deadline=None)
+def test_plain_domains_are_sent_as_given_and_once(batch: list[str]) -> None:
     assert all(is_normal_domain(x) for x in batch)
-    assert normalize_batch(batch) is batch
+    result = check(batch)
+    assert result.stats.duplicate == len(batch) - len(set(batch))
 
 
 @given(st.data())
-@settings(max_examples=150)
-def test_one_bad_element_anywhere_is_caught(data: st.DataObject) -> None:
+@settings(max_examples=40, deadline=None)
+def test_one_bad_string_anywhere_is_caught(data: st.DataObject) -> None:
     good = data.draw(st.lists(plain_domains, max_size=6), label="good")
     bad = data.draw(_not_plain, label="bad")
     position = data.draw(st.integers(0, len(good)), label="position")
-    batch = [*good[:position], bad, *good[position:]]
-    result = check(batch)
-    if normalize_target(bad) != bad:  # (a normal page may share the one-scan path: check() holds it)
-        assert result is not batch
-    assert result[position] == normalize_target(bad)
-    assert result[:position] == good[:position] and result[position + 1 :] == good[position:]
+    result = check([*good[:position], bad, *good[position:]])
+    target = normalize_target(bad)
+    if isinstance(target, InvalidTarget):
+        assert result.failed[bad].kind is FailureKind.INVALID
+    else:
+        assert result[bad] == backlinks_of(target)
+    assert all(result[g] == backlinks_of(g) for g in good)
 
 
 # --- a table of cases ------------------------------------------------------------------------
 
-INVALID = object()  # the element must come back as an InvalidTarget for this raw string
-SAME = object()  # normalize_batch must return the batch itself
+INVALID = object()  # the string must be reported invalid
+SAME = object()  # every string is sent as it is
 
 H253 = host_of_length(253, 4)
 H254 = host_of_length(254, 4)
@@ -255,24 +293,25 @@ CASES: list[tuple[list[Any], object]] = [
     (["com"], [INVALID]),
     (["1.2.3.4"], [INVALID]),
     (["a.123"], [INVALID]),
-    (["a.1b"], ["a.1b"]),  # normal, though outside the fast path (a last label starting with a digit)
+    (["a.1b"], SAME),  # a last label starting with a digit is still a domain
     ([f"a{L63}.com"], [INVALID]),
     ([H254], [INVALID]),
     ([H253 + "."], [H253]),
-    (["xn--bcher-kva.de"], ["xn--bcher-kva.de"]),  # normal, but 'xn--' labels take the slow path
-    (["a.com", "xn--bcher-kva.de"], ["a.com", "xn--bcher-kva.de"]),
+    (["xn--bcher-kva.de"], SAME),
+    (["a.com", "xn--bcher-kva.de"], SAME),
     (["xn--abc.de"], [INVALID]),
     (["bücher.de", "a.com"], ["xn--bcher-kva.de", "a.com"]),
-    (["https://example.com/", "a.com"], SAME),  # pages and domains, all normal: one scan
+    (["bücher.de", "xn--bcher-kva.de", "BÜCHER.de"], ["xn--bcher-kva.de"] * 3),
+    (["https://example.com/", "a.com"], SAME),
     (["https://example.com", "http://a.b.com/x?y=1#z", "https://www.a.com/ä/€"], SAME),
-    (["https://example.com:8080/"], ["https://example.com:8080/"]),  # normal, outside the scan
+    (["https://example.com:8080/"], SAME),
     (["https://Example.com/"], ["https://example.com/"]),
     (["https://example.com/a b"], [INVALID]),
     (["HTTPS://example.com/"], ["https://example.com/"]),
     (["https://example.com/", "https://-a.com/"], ["https://example.com/", INVALID]),
     (["https://example.com/", "ftp://a.com/"], ["https://example.com/", INVALID]),
     (["https://a.com/\x85x"], [INVALID]),
-    ([f"https://{H253}/"], [f"https://{H253}/"]),  # a line over 253 characters: per target
+    ([f"https://{H253}/"], SAME),
     (["example.com/"], [INVALID]),
     (["a.com", b"b.com"], ["a.com", INVALID]),
     ([None], [INVALID]),
@@ -282,18 +321,14 @@ CASES: list[tuple[list[Any], object]] = [
 @pytest.mark.parametrize(("batch", "expected"), CASES)
 def test_table(batch: list[Any], expected: object) -> None:
     result = check(batch)
-    if expected is SAME:
-        assert result is batch
-        return
-    assert result is not batch
-    assert isinstance(expected, list)
-    assert len(result) == len(expected)
-    for raw, got, want in zip(batch, result, expected, strict=True):
+    wanted = batch if expected is SAME else expected
+    assert isinstance(wanted, list) and len(wanted) == len(batch)
+    for raw, want in zip(batch, wanted, strict=True):
         if want is INVALID:
-            assert isinstance(got, InvalidTarget)
-            assert got.raw == (raw if isinstance(raw, str) else got.raw)
+            key = raw if isinstance(raw, str) else repr(raw)  # a non-str input: under its repr
+            assert result.failed[key].kind is FailureKind.INVALID
         else:
-            assert got == want and type(got) is str
+            assert result[raw] == backlinks_of(want)
 
 
 _paths = st.text(alphabet="abc/?#=&%.-_~ä€ \t\n:", max_size=12)
@@ -310,35 +345,26 @@ page_like = st.one_of(
 
 
 @given(st.lists(page_like, max_size=6))
-@settings(max_examples=200)
+@settings(max_examples=60, deadline=None)
 @example(["https://a.com/", "b.com"])
 @example(["https://a.com/x y"])
 @example(["https://a.com:1/"])
-def test_page_like_batch_matches_normalize_target(batch: list[str]) -> None:
+def test_page_like_strings_are_accounted_for(batch: list[str]) -> None:
     check(batch)
 
 
-@given(st.lists(st.builds(lambda h, p: f"https://{h}/{p}", plain_domains, st.text("abc/?#=", max_size=9))))
-@settings(max_examples=100)
-def test_batch_of_normal_short_pages_is_returned_itself(batch: list[str]) -> None:
-    batch = [page for page in batch if len(page) <= 253]
-    if batch:
-        assert normalize_batch(batch) is batch
-
-
-def test_str_subclass_takes_the_slow_path_and_gives_plain_str() -> None:
+def test_str_subclass_is_answered_under_a_plain_str() -> None:
     class Domain(str):
         pass
 
-    batch = ["a.com", Domain("b.com")]
-    result = check(batch)
-    assert result is not batch
-    assert result == ["a.com", "b.com"]
-    assert all(type(x) is str for x in result)
+    result = check(["a.com", Domain("b.com"), Domain("C.com")])
+    assert set(result) == {"a.com", "b.com", "C.com"}
+    assert all(type(key) is str for key in result)
 
 
-def test_large_batch_of_plain_domains_is_returned_itself() -> None:
+def test_a_large_input_of_plain_domains_with_one_other_spelling_at_the_end() -> None:
     batch = [f"site{i}.example{i % 7}.com" for i in range(10_000)]
-    assert normalize_batch(batch) is batch
-    batch[-1] = "Site.com"
-    assert normalize_batch(batch)[-1] == "site.com"
+    batch[-1] = "Site1.example1.com"  # another spelling of the second string
+    result = check(batch, chunk_size=1000)
+    assert result["Site1.example1.com"] == result["site1.example1.com"]
+    assert result.stats.duplicate == 1

@@ -1,0 +1,203 @@
+"""Promises of README.md and docs/*.md that no other test held (see docs/testing.md's table).
+
+Through the public client only, with the API mocked by respx on looptime's fake clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from importlib import resources
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+import respx
+
+from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, mockable_transport, ok
+from dataforseo_bulk import (
+    BULK_BACKLINKS,
+    SANDBOX_URL,
+    BudgetExceeded,
+    BulkClient,
+    ConfigurationError,
+    FailureKind,
+    JobAborted,
+    estimate_cost,
+)
+
+pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
+
+
+def client(**knobs: object) -> BulkClient:
+    knobs.setdefault("transport", mockable_transport())
+    return BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
+
+
+def domains(n: int) -> list[str]:
+    return [f"site{i}.example.com" for i in range(n)]
+
+
+# README: "result is a read-only Mapping[str, int]"
+async def test_the_result_is_a_read_only_mapping(api: FakeAPI) -> None:
+    async with client() as c:
+        result = await c.bulk_backlinks(["a.com", "not a target"])
+    assert isinstance(result, Mapping) and dict(result) == {"a.com": backlinks_of("a.com")}
+    with pytest.raises(TypeError):
+        result["a.com"] = 1  # type: ignore[index]
+    with pytest.raises(TypeError):
+        result.failed["b.com"] = result.failed["not a target"]  # type: ignore[index]
+    assert "a.com" in result and result.get("b.com") is None and list(result.keys()) == ["a.com"]
+
+
+# README: "Typed (mypy --strict, py.typed)"
+def test_the_package_ships_py_typed() -> None:
+    assert resources.files("dataforseo_bulk").joinpath("py.typed").is_file()
+
+
+# README: "Knobs (keyword-only, validated before any call)"; per-job ones too.
+@pytest.mark.parametrize(
+    ("call", "named"),
+    [
+        (lambda c: c.bulk_backlinks(["a.com"], max_cost=0), "max_cost"),
+        (lambda c: c.bulk_backlinks(["a.com"], max_cost=-1.0), "max_cost"),
+        (lambda c: c.run(BULK_BACKLINKS, ["a.com"], params={"targets": ["x.com"]}), "targets"),
+        (lambda c: c.bulk_ranks(["a.com"], rank_scale="one_million"), "rank_scale"),
+        (lambda c: c.bulk_new_lost_backlinks(["a.com"], date_from="1999-01-01"), "date_from"),
+    ],
+    ids=["max_cost 0", "max_cost negative", "params targets", "rank_scale", "date_from"],
+)
+async def test_bad_per_job_arguments_fail_before_any_call(api: FakeAPI, call, named: str) -> None:  # type: ignore[no-untyped-def]
+    async with client() as c:
+        with pytest.raises(ConfigurationError, match=named):
+            await call(c)
+    assert api.calls == []  # the same client would have called for a good job
+
+
+def test_knobs_are_keyword_only() -> None:
+    with pytest.raises(TypeError):
+        BulkClient(LOGIN, PASSWORD, "https://api.dataforseo.com")  # type: ignore[misc]
+
+
+# README: "base_url (SANDBOX_URL for the free sandbox)"
+async def test_the_sandbox_url_sends_calls_to_the_sandbox(api: FakeAPI) -> None:
+    with respx.mock() as sandbox:
+        route = sandbox.post(f"{SANDBOX_URL}/v3/backlinks/bulk_backlinks/live").mock(side_effect=api)
+        async with client(base_url=SANDBOX_URL) as c:
+            result = await c.bulk_backlinks(["a.com"])
+    assert SANDBOX_URL == "https://sandbox.dataforseo.com"
+    assert route.call_count == 1 and result["a.com"] == backlinks_of("a.com")
+
+
+# docs/jobs.md: "the calls already in flight finish (they are paid for), nothing new is sent"
+async def test_a_budget_stop_keeps_the_answers_of_calls_in_flight(api: FakeAPI) -> None:
+    api.latency = 1.0
+    per_call = estimate_cost(100, chunk_size=100)
+    async with client(chunk_size=100, max_concurrency=5, max_cost=3.5 * per_call) as c:
+        with pytest.raises(BudgetExceeded) as caught:
+            await c.bulk_backlinks(domains(1000))
+    partial = caught.value.result
+    assert len(api.calls) == 3 and api.peak_in_flight == 3  # three fit, went out together
+    assert len(partial) == 300  # and their answers were kept, not cancelled
+    assert all(partial[t] == backlinks_of(t) for call in api.calls for t in call.targets)
+    assert partial.stats.cost_usd == pytest.approx(3 * per_call)
+    assert caught.value.max_cost == pytest.approx(3.5 * per_call)
+    assert caught.value.next_call == pytest.approx(per_call)
+    aborted = {t for t, f in partial.failed.items() if f.kind is FailureKind.ABORTED}
+    assert aborted and not aborted & set(partial)
+
+
+# docs/jobs.md: "The cap is per run: a rerun with a checkpoint starts from zero"
+async def test_max_cost_is_per_run_with_a_checkpoint(api: FakeAPI, tmp_path: Path) -> None:
+    checkpoint = tmp_path / "job.sqlite"
+    max_cost = 2.5 * estimate_cost(1000)
+    targets = domains(5000)
+    async with client(max_concurrency=1) as c:
+        with pytest.raises(BudgetExceeded):
+            await c.bulk_backlinks(targets, checkpoint=checkpoint, max_cost=max_cost)
+        assert len(api.calls) == 2
+        with pytest.raises(BudgetExceeded) as caught:
+            await c.bulk_backlinks(targets, checkpoint=checkpoint, max_cost=max_cost)
+    assert len(api.calls) == 4  # two more calls: the rerun's own budget
+    assert caught.value.result.stats.resumed == 2000 and len(caught.value.result) == 4000
+
+
+# docs/jobs.md: "Backpressure: at most max_concurrency outcomes wait for you; a slow consumer
+# holds the workers back instead of piling answers up."
+async def test_a_slow_stream_consumer_holds_the_workers_back(api: FakeAPI) -> None:
+    async with client(chunk_size=10, max_concurrency=3) as c, c.stream(domains(1000)) as outcomes:
+        async for _ in outcomes:
+            await anyio.sleep(3600)  # a consumer stalled for an hour (of fake time)
+            break
+    # Three outcomes wait in the buffer, three workers hold one each, and one is being
+    # handed over: nothing like the 100 calls of the whole input.
+    assert len(api.calls) <= 3 + 3 + 2
+
+
+# docs/jobs.md: "outcomes.stats() at any time, inside the block or after it"; each distinct input
+# string in exactly one outcome; a stopped stream's JobAborted has no result.
+async def test_stream_stats_inside_and_after_the_block(api: FakeAPI) -> None:
+    seen: dict[str, object] = {}
+    inside = []
+    async with client(chunk_size=10) as c, c.stream([*domains(35), "x", "CNN.com", "cnn.com"]) as outcomes:
+        async for outcome in outcomes:
+            assert not seen.keys() & (outcome.values.keys() | outcome.failed.keys())
+            seen.update(outcome.values)
+            seen.update(outcome.failed)
+            inside.append(outcomes.stats().ok + outcomes.stats().failed)
+    after = outcomes.stats()
+    assert len(seen) == after.targets == 38 and after.ok == 37 and after.invalid == 1
+    assert inside == sorted(inside) and inside[-1] == 38  # it grew as outcomes came
+    assert after.calls == len(api.calls) == 4
+
+
+async def test_a_stopped_stream_raises_without_a_result(api: FakeAPI) -> None:
+    received = 0
+    max_cost = 2.5 * estimate_cost(100, chunk_size=100)
+    async with client(chunk_size=100, max_concurrency=1, max_cost=max_cost) as c:
+        with pytest.raises(JobAborted) as caught:
+            async with c.stream(domains(1000)) as outcomes:
+                async for outcome in outcomes:
+                    received += len(outcome.values)
+    assert isinstance(caught.value, BudgetExceeded) and caught.value.result is None
+    assert received == 200  # the outcomes received are the result
+
+
+# docs/jobs.md: "Cancelling the awaiting task ... sends nothing more"
+async def test_cancelling_a_job_sends_nothing_more(api: FakeAPI) -> None:
+    api.latency = 1.0
+    async with client(chunk_size=10, max_concurrency=2) as c:
+        with anyio.move_on_after(2.5) as scope:
+            await c.bulk_backlinks(domains(1000))
+        assert scope.cancelled_caught
+        sent = len(api.calls)
+        await anyio.sleep(60)  # a minute later (fake time), nothing more went out
+    assert 0 < sent <= 6 and len(api.calls) == sent
+
+
+# errors.md: "no answer (connect error, timeout, cut) ... booked at its worst case by the budget"
+async def test_a_lost_answer_is_booked_at_its_worst_case(mocked: respx.MockRouter, api: FakeAPI) -> None:
+    mocked.routes[0].side_effect = [httpx.ReadError("cut"), api, api]
+    per_call = estimate_cost(1000)
+    async with client(max_concurrency=1, max_cost=2.5 * per_call) as c:
+        with pytest.raises(BudgetExceeded) as caught:
+            await c.bulk_backlinks(domains(3000))
+    stats = caught.value.result.stats
+    # The lost call held $0.05 (it may have been billed), so only one more call fit.
+    assert stats.calls == 2 and stats.unknown_cost_calls == 1
+    assert len(caught.value.result) == 1000
+
+
+# errors.md: "408, 429 ... transient; 429 also pauses the dispatcher"
+async def test_http_429_pauses_every_call_then_retries(api: FakeAPI) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if len(api.calls) == 2:
+            return httpx.Response(429, text="Too Many Requests")
+        return ok(targets)
+
+    api.respond = respond
+    async with client(chunk_size=1, rate_limit=60, rate_period=60.0, max_concurrency=1) as c:
+        result = await c.bulk_backlinks(domains(4))
+    assert len(result) == 4 and result.stats.retries == 1
+    gaps = [b.at - a.at for a, b in zip(api.calls, api.calls[1:], strict=False)]
+    assert gaps[1] >= 15.0 and gaps[0] < 2.0  # a quarter of the period after the 429

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import respx
 
-from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, mockable_transport, ok
+from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, envelope, mockable_transport, ok, task_error
 from dataforseo_bulk import (
     BULK_BACKLINKS,
     SANDBOX_URL,
@@ -201,3 +201,31 @@ async def test_http_429_pauses_every_call_then_retries(api: FakeAPI) -> None:
     assert len(result) == 4 and result.stats.retries == 1
     gaps = [b.at - a.at for a, b in zip(api.calls, api.calls[1:], strict=False)]
     assert gaps[1] >= 15.0 and gaps[0] < 2.0  # a quarter of the period after the 429
+
+
+# design.md: "Items are matched to targets by the echoed target field (never by position; a
+# loose match on case and trailing slash is the fallback)."
+async def test_an_item_echoed_in_another_spelling_is_matched_loosely(api: FakeAPI) -> None:
+    page = "https://example.com/Path/"
+
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        echoed = {page: "https://EXAMPLE.com/Path", "b.com": "B.COM"}
+        items = [{"target": echoed.get(t, t), "backlinks": backlinks_of(t)} for t in targets]
+        return httpx.Response(200, json=envelope(items=items))
+
+    api.respond = respond
+    async with client() as c:
+        result = await c.bulk_backlinks([page, "b.com", "c.com"])
+    assert dict(result) == {t: backlinks_of(t) for t in [page, "b.com", "c.com"]}
+    assert len(api.calls) == 1  # nothing taken as missing and asked again
+
+
+# README: "max_retries (4)" by default
+async def test_by_default_a_call_is_retried_four_times(api: FakeAPI) -> None:
+    api.respond = lambda api, targets: task_error(50000, "Internal Error.")
+    async with client() as c:
+        result = await c.bulk_backlinks(["a.com"])
+    assert len(api.calls) == 5 and result.failed["a.com"].kind is FailureKind.RETRIES_EXHAUSTED
+    # ... after capped exponential backoff with jitter: 1, 2, 4, 8 s, each at least half of it.
+    gaps = [b.at - a.at for a, b in zip(api.calls, api.calls[1:], strict=False)]
+    assert all(base / 2 - 0.01 <= gap <= base + 0.01 for gap, base in zip(gaps, [1, 2, 4, 8], strict=True))

@@ -136,6 +136,10 @@ def test_testing_policy_waits_zero_but_keeps_the_attempt_count(max_retries: int 
         ({"jitter": float("nan")}, "jitter"),
         ({"exp_base": 0.5}, "exp_base"),
         ({"exp_base": 0.0}, "exp_base"),
+        ({"initial": float("inf"), "maximum": float("inf")}, "initial, maximum and exp_base must be finite"),
+        ({"maximum": float("inf")}, "initial, maximum and exp_base must be finite"),
+        ({"exp_base": float("inf")}, "initial, maximum and exp_base must be finite"),
+        ({"initial": float("nan")}, "initial, maximum and exp_base must be finite"),
     ],
     ids=[
         "max_retries-negative",
@@ -151,6 +155,10 @@ def test_testing_policy_waits_zero_but_keeps_the_attempt_count(max_retries: int 
         "jitter-nan",
         "exp_base-below-1",
         "exp_base-zero",
+        "initial-infinite",
+        "maximum-infinite",
+        "exp_base-infinite",
+        "initial-nan",
     ],
 )
 def test_invalid_arguments_raise_configuration_error_naming_them(

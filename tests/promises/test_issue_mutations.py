@@ -187,6 +187,9 @@ async def test_bisecting_a_40501_costs_at_most_64_extra_calls_per_chunk(api: Fak
         root = call.tag.split(".")[0]
         by_chunk[root] = by_chunk.get(root, 0) + 1
     assert len(by_chunk) == 2
+    # Each failure names the chunk it came from (a part of chunk 0 or 1, tag and all).
+    assert {f.chunk.index for f in result.failed.values() if f.chunk} == {0, 1}
+    assert all(f.chunk and f.chunk.tag.split(".")[0] in by_chunk for f in result.failed.values())
     assert all(1 < calls <= 1 + 64 for calls in by_chunk.values()), by_chunk
     assert result.stats.calls == len(api.calls)
 

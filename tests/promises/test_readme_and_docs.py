@@ -23,6 +23,7 @@ from dataforseo_bulk import (
     ConfigurationError,
     FailureKind,
     JobAborted,
+    RetryDetails,
     estimate_cost,
 )
 
@@ -229,3 +230,31 @@ async def test_by_default_a_call_is_retried_four_times(api: FakeAPI) -> None:
     # ... after capped exponential backoff with jitter: 1, 2, 4, 8 s, each at least half of it.
     gaps = [b.at - a.at for a, b in zip(api.calls, api.calls[1:], strict=False)]
     assert all(base / 2 - 0.01 <= gap <= base + 0.01 for gap, base in zip(gaps, [1, 2, 4, 8], strict=True))
+
+
+# errors.md: "permanent: the chunk's targets fail with the code and the API's own message" — and
+# when the API sends no message (null, or not a string), the reason says so in words.
+@pytest.mark.parametrize("message", [None, 12345, ["x"]], ids=["null", "number", "list"])
+async def test_a_failure_without_an_api_message_still_has_a_plain_reason(
+    api: FakeAPI, message: object
+) -> None:
+    body = envelope(task_code=40506)
+    body["tasks"][0]["status_message"] = message
+    api.respond = lambda api, targets: httpx.Response(200, json=body)
+    async with client() as c:
+        result = await c.bulk_backlinks(["a.com"])
+    failure = result.failed["a.com"]
+    assert failure.kind is FailureKind.PERMANENT and failure.code == 40506
+    assert failure.reason == "no message"
+
+
+# errors.md: "200 with malformed JSON ... transient; retry"; the failure keeps the HTTP status.
+async def test_malformed_json_keeps_its_http_status(api: FakeAPI) -> None:
+    api.respond = lambda api, targets: httpx.Response(200, content=b'{"version": "0.1", "status_co')
+    seen: list[RetryDetails] = []
+    async with client(max_retries=1, on_retry=seen.append) as c:
+        result = await c.bulk_backlinks(["a.com"])
+    failure = result.failed["a.com"]
+    assert failure.kind is FailureKind.RETRIES_EXHAUSTED and failure.http_status == 200
+    assert "malformed JSON" in failure.reason
+    assert [(d.http_status, d.code) for d in seen] == [(200, None)]

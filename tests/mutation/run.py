@@ -82,6 +82,9 @@ def configure(work: Path, modules: list[str]) -> None:
         f"only_mutate = {only!r}\n"
         f"pytest_add_cli_args_test_selection = {expanded!r}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
+        # A mutant that loops (say, a chunk cut that never advances) is stopped after 5x the
+        # time its tests take unmutated, not mutmut's default 15x: it counts as killed either way.
+        "timeout_multiplier = 5.0\n"
     ).replace("'", '"')
     pyproject.write_text(text)
 

@@ -155,6 +155,24 @@ REASONS: list[tuple[object, str]] = [
         "www.a.com/ b",
         "contains a space at position 11: remove it (a target has no whitespace, control or invisible characters inside; write a space in a URL as %20)",
     ),
+    (
+        "http://192.168.001.1/",
+        "the URL's host is not valid: '192.168.001.1' is not a valid IPv4 address: write four numbers from 0 to 255 without leading zeros, like '192.0.2.1'",
+    ),
+    (
+        "http://256.1.1.1/",
+        "the URL's host is not valid: '256.1.1.1' is not a valid IPv4 address: write four numbers from 0 to 255 without leading zeros, like '192.0.2.1'",
+    ),
+    ("a.123", "not a valid domain: its last label '123' is all digits, which a top-level domain never is"),
+    ("a.com:80x", "a domain has no port: give 'a.com'"),
+    ("x@y", "looks like an e-mail address, not a domain: give the domain after the '@' ('y')"),
+    ("me@a@b.com", "looks like an e-mail address, not a domain: give the domain after the '@' ('b.com')"),
+    ("http:a.com:8080", "malformed http URL: write it as 'http://a.com:8080'"),
+    ("HTTPS://A.COM:65536/", "the port '65536' is not valid: a port is a number from 1 to 65535"),
+    (
+        "ab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.cab.c",
+        "not a valid domain: it is 280 characters long; a host name has at most 253",
+    ),
 ]
 
 

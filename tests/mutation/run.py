@@ -109,6 +109,13 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch copy")
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutmut workers (default 2)")
     parser.add_argument("--goal", type=float, default=0.0, help="fail unless every module kills this %%")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=[],
+        metavar="PATTERN",
+        help="only the mutants whose names match (fnmatch), e.g. '*xǁJobǁ_attempts*'",
+    )
     args = parser.parse_args()
     modules = args.modules or list(TESTS)
     mutmut = str(Path(sys.executable).parent / "mutmut")
@@ -124,7 +131,7 @@ def main() -> int:
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         with (work / "mutmut.log").open("w") as log:
             run = subprocess.run(
-                [mutmut, "run", "--max-children", str(args.max_children)],
+                [mutmut, "run", "--max-children", str(args.max_children), *args.only],
                 cwd=work,
                 env=env,
                 stdout=log,
@@ -153,6 +160,8 @@ def main() -> int:
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         below_goal = False
         survivors: list[str] = []
+        if args.only:
+            found = {m: s for m, s in found.items() if s != "not checked"}
         for module in modules:
             statuses = Counter(s for m, s in found.items() if module_of(m) == module)
             total = sum(statuses.values())

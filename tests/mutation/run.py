@@ -69,9 +69,9 @@ def scratch_copy(destination: Path) -> None:
             shutil.copy2(source, target)
 
 
-def configure(work: Path, modules: list[str]) -> None:
+def configure(work: Path, modules: list[str], tests: list[str]) -> None:
     """mutmut reads [tool.mutmut] from pyproject.toml: write ours for these modules."""
-    tests = sorted({path for module in modules for path in TESTS[module]})
+    tests = tests or sorted({path for module in modules for path in TESTS[module]})
     only = [f"src/{PACKAGE}/{FILES[module]}" for module in modules]
     pyproject = work / "pyproject.toml"
     text = re.sub(r"\n\[tool\.mutmut\]\n(?:(?!\n\[).)*", "\n", pyproject.read_text(), flags=re.S)
@@ -110,6 +110,9 @@ def main() -> int:
     parser.add_argument("--max-children", type=int, default=2, help="parallel mutmut workers (default 2)")
     parser.add_argument("--goal", type=float, default=0.0, help="fail unless every module kills this %%")
     parser.add_argument(
+        "--tests", nargs="+", default=[], metavar="PATH", help="these tests instead of the module's own"
+    )
+    parser.add_argument(
         "--only",
         nargs="+",
         default=[],
@@ -127,7 +130,7 @@ def main() -> int:
     started = time.monotonic()
     try:
         scratch_copy(work)
-        configure(work, modules)
+        configure(work, modules, args.tests)
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
         with (work / "mutmut.log").open("w") as log:
             run = subprocess.run(

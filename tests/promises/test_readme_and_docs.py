@@ -258,3 +258,17 @@ async def test_malformed_json_keeps_its_http_status(api: FakeAPI) -> None:
     assert failure.kind is FailureKind.RETRIES_EXHAUSTED and failure.http_status == 200
     assert "malformed JSON" in failure.reason
     assert [(d.http_status, d.code) for d in seen] == [(200, None)]
+
+
+# design.md: "Targets missing from a successful answer are asked for once more in a smaller call,
+# then reported as MISSING"; the call's tag names its chunk (".m1": the first retry of missing ones).
+async def test_missing_targets_are_asked_once_more_under_their_chunks_tag(api: FakeAPI) -> None:
+    api.respond = lambda api, targets: ok(targets, leave_out={"b.com"})
+    async with client() as c:
+        result = await c.bulk_backlinks(["a.com", "b.com", "c.com"])
+    assert [call.targets for call in api.calls] == [["a.com", "b.com", "c.com"], ["b.com"]]
+    assert api.calls[1].tag == api.calls[0].tag + ".m1"
+    failure = result.failed["b.com"]
+    assert failure.kind is FailureKind.MISSING
+    assert failure.reason == "absent from the API's answer, also when asked again (2 calls)"
+    assert failure.chunk is not None and failure.chunk.tag == api.calls[1].tag

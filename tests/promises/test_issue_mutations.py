@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import socket
 import traceback
 
@@ -187,6 +188,9 @@ async def test_bisecting_a_40501_costs_at_most_64_extra_calls_per_chunk(api: Fak
         root = call.tag.split(".")[0]
         by_chunk[root] = by_chunk.get(root, 0) + 1
     assert len(by_chunk) == 2
+    # Each half is asked under its chunk's tag with ".l" or ".r" for left and right.
+    assert all(re.fullmatch(r"[^.]+(\.[lr])*", call.tag) for call in api.calls), api.calls[1].tag
+    assert {call.tag[-2:] for call in api.calls[1:]} == {".l", ".r"}
     # Each failure names the chunk it came from (a part of chunk 0 or 1, tag and all).
     assert {f.chunk.index for f in result.failed.values() if f.chunk} == {0, 1}
     assert all(f.chunk and f.chunk.tag.split(".")[0] in by_chunk for f in result.failed.values())

@@ -190,7 +190,7 @@ async def test_bisecting_a_40501_costs_at_most_64_extra_calls_per_chunk(api: Fak
     assert len(by_chunk) == 2
     # Each half is asked under its chunk's tag with ".l" or ".r" for left and right.
     assert all(re.fullmatch(r"[^.]+(\.[lr])*", call.tag) for call in api.calls), api.calls[1].tag
-    assert {call.tag[-2:] for call in api.calls[1:]} == {".l", ".r"}
+    assert {call.tag[-2:] for call in api.calls if "." in call.tag} == {".l", ".r"}
     # Each failure names the chunk it came from (a part of chunk 0 or 1, tag and all).
     assert {f.chunk.index for f in result.failed.values() if f.chunk} == {0, 1}
     assert all(f.chunk and f.chunk.tag.split(".")[0] in by_chunk for f in result.failed.values())

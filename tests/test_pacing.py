@@ -115,3 +115,17 @@ async def test_shrink_never_goes_below_one() -> None:
     for _ in range(5):
         meter.shrink()
     assert meter.cap == 1
+
+
+async def test_the_cap_grows_back_one_slot_per_quiet_period_whenever_the_shrink_was() -> None:
+    # docs/errors.md: "the cap in flight halves, grows back one slot per quiet 5 s".
+    meter = ConcurrencyMeter(8, backoff_factor=0.5, recovery_seconds=5.0)
+    await anyio.sleep(1000.0)  # a shrink late in a job, not at the clock's zero
+    meter.shrink()
+    caps = []
+    for _ in range(6):
+        await anyio.sleep(2.5)
+        await meter.acquire()
+        meter.release()
+        caps.append(meter.cap)
+    assert caps == [4, 5, 5, 6, 6, 7]  # one slot every 5 s, never two at once

@@ -249,14 +249,19 @@ async def test_a_failure_without_an_api_message_still_has_a_plain_reason(
 
 
 # errors.md: "200 with malformed JSON ... transient; retry"; the failure keeps the HTTP status.
-async def test_malformed_json_keeps_its_http_status(api: FakeAPI) -> None:
-    api.respond = lambda api, targets: httpx.Response(200, content=b'{"version": "0.1", "status_co')
+@pytest.mark.parametrize(
+    ("body", "says"),
+    [(b'{"version": "0.1", "status_co', "malformed JSON"), (b"[1, 2]", "answer is not an envelope")],
+    ids=["cut JSON", "not an envelope"],
+)
+async def test_malformed_json_keeps_its_http_status(api: FakeAPI, body: bytes, says: str) -> None:
+    api.respond = lambda api, targets: httpx.Response(200, content=body)
     seen: list[RetryDetails] = []
     async with client(max_retries=1, on_retry=seen.append) as c:
         result = await c.bulk_backlinks(["a.com"])
     failure = result.failed["a.com"]
     assert failure.kind is FailureKind.RETRIES_EXHAUSTED and failure.http_status == 200
-    assert "malformed JSON" in failure.reason
+    assert says in failure.reason
     assert [(d.http_status, d.code) for d in seen] == [(200, None)]
 
 

@@ -129,3 +129,26 @@ async def test_the_cap_grows_back_one_slot_per_quiet_period_whenever_the_shrink_
         meter.release()
         caps.append(meter.cap)
     assert caps == [4, 5, 5, 6, 6, 7]  # one slot every 5 s, never two at once
+
+
+async def test_the_meters_say_what_they_hold() -> None:
+    # The attributes a caller (a progress display, a benchmark) reads: limits, calls in flight now
+    # and at the busiest moment.
+    rate = RateMeter(2000, 60.0)
+    meter = ConcurrencyMeter(3)
+    assert (rate.limit, rate.period, meter.limit, meter.cap) == (2000, 60.0, 3, 3)
+    assert (meter.in_flight, meter.peak) == (0, 0)
+    seen = []
+
+    async def call(hold: float) -> None:
+        await meter.acquire()
+        seen.append(meter.in_flight)
+        await anyio.sleep(hold)
+        meter.release()
+
+    async with anyio.create_task_group() as group:  # each call is its own task, as in a job
+        group.start_soon(call, 2.0)
+        group.start_soon(call, 1.0)
+        await anyio.sleep(1.5)
+        assert (meter.in_flight, meter.peak) == (1, 2)
+    assert seen == [1, 2] and (meter.in_flight, meter.peak) == (0, 2)

@@ -14,7 +14,17 @@ import httpx
 import pytest
 import respx
 
-from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, envelope, mockable_transport, ok, task_error
+from conftest import (
+    LOGIN,
+    PASSWORD,
+    FakeAPI,
+    backlinks_of,
+    envelope,
+    envelope_error,
+    mockable_transport,
+    ok,
+    task_error,
+)
 from dataforseo_bulk import (
     BULK_BACKLINKS,
     SANDBOX_URL,
@@ -103,6 +113,7 @@ async def test_a_budget_stop_keeps_the_answers_of_calls_in_flight(api: FakeAPI) 
     assert all(partial[t] == backlinks_of(t) for call in api.calls for t in call.targets)
     assert partial.stats.cost_usd == pytest.approx(3 * per_call)
     assert caught.value.max_cost == pytest.approx(3.5 * per_call)
+    assert caught.value.spent == pytest.approx(3 * per_call)  # spent, or held by calls in flight
     assert caught.value.next_call == pytest.approx(per_call)
     aborted = {t for t, f in partial.failed.items() if f.kind is FailureKind.ABORTED}
     assert aborted and not aborted & set(partial)
@@ -277,3 +288,42 @@ async def test_missing_targets_are_asked_once_more_under_their_chunks_tag(api: F
     assert failure.kind is FailureKind.MISSING
     assert failure.reason == "absent from the API's answer, also when asked again (2 calls)"
     assert failure.chunk is not None and failure.chunk.tag == api.calls[1].tag
+
+
+# README: "fatal ones (credentials, money, access) stop the job at once and hand back what was
+# already paid for"; errors.md: "calls in flight are cancelled, FatalAnswer ... exc.error.status_code";
+# the exception carries its context (chunk, HTTP status, code, API message, attempt).
+async def test_a_fatal_answer_stops_at_once_with_its_details(
+    api: FakeAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if "site0.example.com" in targets:
+            await anyio.sleep(1.5)  # by then the next call is out, and a third waits for t=2
+            return envelope_error(40100, "You are not authorized.", http_status=401)
+        await anyio.sleep(600)  # the others are slow: cancelled, not waited for
+        return ok(targets)
+
+    api.respond = respond
+    # One call a second, three workers: two calls out, the third waiting for its rate slot.
+    async with client(chunk_size=10, max_concurrency=3, rate_limit=1, rate_period=1.0) as c:
+        with pytest.raises(JobAborted) as caught:
+            await c.bulk_backlinks(domains(100))
+    error = caught.value.error  # type: ignore[attr-defined]
+    assert (error.status_code, error.http_status, error.attempt) == (40100, 401, 1)
+    assert error.message == "You are not authorized." and error.chunk.index == 0
+    assert "40100" in str(caught.value) and "chunk 0" in str(caught.value)
+    partial = caught.value.result
+    assert len(partial) == 0 and partial.stats.elapsed < 600  # the slow call was not waited for
+    assert len(api.calls) == 2 and partial.stats.calls == 2  # the waiting one was never sent
+    assert partial.stats.unknown_cost_calls == 1  # the cancelled one may have been billed
+    assert {f.kind for f in partial.failed.values()} == {FailureKind.ABORTED}
+    assert [r.levelname for r in caplog.records if "stopping the job" in r.getMessage()] == ["ERROR"]
+    assert "You are not authorized." in caplog.text
+
+
+async def test_a_fatal_answer_without_a_message_still_says_what_it_is(api: FakeAPI) -> None:
+    api.respond = lambda api, targets: envelope_error(40100, "", http_status=401)
+    async with client() as c:
+        with pytest.raises(JobAborted) as caught:
+            await c.bulk_backlinks(["a.com"])
+    assert caught.value.error.message == "fatal answer"  # type: ignore[attr-defined]

@@ -152,3 +152,13 @@ async def test_the_meters_say_what_they_hold() -> None:
         await anyio.sleep(1.5)
         assert (meter.in_flight, meter.peak) == (1, 2)
     assert seen == [1, 2] and (meter.in_flight, meter.peak) == (0, 2)
+
+
+async def test_the_first_call_after_a_pause_goes_out_when_the_pause_ends() -> None:
+    # Not at the next step of the rate's grid after it: the pause moves the grid.
+    meter = RateMeter(1, 4.0)  # one call every 4.05 s (4 s + the 50 ms margin)
+    meter.pause(10.0)
+    await meter.acquire()
+    assert anyio.current_time() == pytest.approx(10.0)
+    await meter.acquire()
+    assert anyio.current_time() == pytest.approx(14.05)

@@ -225,7 +225,10 @@ async def test_max_retries_lets_a_call_succeed_on_its_last_allowed_attempt(api: 
 
 # --- 5. the on_retry hook sees every retry, with its details -------------------------------
 # Mutation: the on_retry hook never called.
-async def test_on_retry_sees_every_retry_with_its_details(api: FakeAPI) -> None:
+async def test_on_retry_sees_every_retry_with_its_details(
+    api: FakeAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="dataforseo_bulk")
     api.respond = scripted(
         lambda t: task_error(50000, "Internal Error."),
         lambda t: httpx.Response(503, text="Service Unavailable"),
@@ -243,6 +246,10 @@ async def test_on_retry_sees_every_retry_with_its_details(api: FakeAPI) -> None:
     assert "Internal Error" in seen[0].message and "Too many simultaneous" in seen[2].message
     assert all(d.chunk.size == 2 and d.chunk.tag == api.calls[0].tag for d in seen)
     # Each wait is the one the job then kept before the next attempt (fake clock: exact).
+    # ... and each is in the log too, with its chunk, wait, code and message.
+    retries = [r.getMessage() for r in caplog.records if r.getMessage().startswith("retrying")]
+    assert len(retries) == 3
+    assert retries[0] == f"retrying {seen[0].chunk} in {seen[0].wait:.2f}s after 50000: Internal Error."
     for details, before, after in zip(seen, api.calls, api.calls[1:], strict=False):
         assert details.wait > 0
         assert after.at - before.at == pytest.approx(details.wait, abs=0.01)

@@ -128,6 +128,11 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="dfsb-mutation-"))
     started = time.monotonic()
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT).returncode != 0
     try:
         scratch_copy(work)
         configure(work, modules, args.tests)
@@ -147,18 +152,8 @@ def main() -> int:
             print(f"mutmut run failed (exit status {run.returncode})", file=sys.stderr)
             return 2
         elapsed = time.monotonic() - started
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = (
-            " (+ uncommitted changes)"
-            if subprocess.run(["git", "diff", "--quiet", "HEAD"], cwd=ROOT).returncode
-            else ""
-        )
-        print(
-            f"mutmut on {commit}{dirty}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-            f"{elapsed:.0f} s"
-        )
+        changes = " (+ uncommitted changes)" if dirty else ""
+        print(f"mutmut on {commit}{changes} (as copied at {when}), {elapsed:.0f} s")
         print("| module | mutants | killed | survived | timeout | no tests | other | killed % |")
         print("|---|---:|---:|---:|---:|---:|---:|---:|")
         below_goal = False

@@ -23,6 +23,7 @@ from conftest import (
     envelope_error,
     mockable_transport,
     ok,
+    scripted,
     task_error,
 )
 from dataforseo_bulk import (
@@ -327,3 +328,32 @@ async def test_a_fatal_answer_without_a_message_still_says_what_it_is(api: FakeA
         with pytest.raises(JobAborted) as caught:
             await c.bulk_backlinks(["a.com"])
     assert caught.value.error.message == "fatal answer"  # type: ignore[attr-defined]
+
+
+# jobs.md: each outcome's "cost_usd and calls: what this chunk cost, retries included"
+async def test_each_outcome_says_what_its_chunk_cost_retries_included(api: FakeAPI) -> None:
+    failed_once: set[str] = set()
+
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if targets[0] == "site10.example.com" and targets[0] not in failed_once:
+            failed_once.add(targets[0])
+            return httpx.Response(200, json=envelope(task_code=50000, task_message="x", cost=0.001))
+        return ok(targets)
+
+    api.respond = respond
+    by_chunk = {}
+    async with client(chunk_size=10) as c, c.stream(domains(30)) as outcomes:
+        async for outcome in outcomes:
+            if outcome.chunk is not None:
+                by_chunk[outcome.chunk.index] = (outcome.calls, outcome.cost_usd)
+    one = estimate_cost(10, chunk_size=10)
+    assert by_chunk[0] == (1, pytest.approx(one)) and by_chunk[2] == (1, pytest.approx(one))
+    assert by_chunk[1] == (2, pytest.approx(one + 0.001))  # the retry is in its chunk's bill
+
+
+# errors.md: on 40202 "the whole dispatcher pauses ¼ of the rate period (15 s), then retries"
+async def test_a_40202_pauses_a_quarter_of_the_rate_period(api: FakeAPI) -> None:
+    api.respond = scripted(lambda t: task_error(40202, "The rate-limit per minute has been exceeded."), ok)
+    async with client(rate_limit=2000, rate_period=60.0) as c:
+        await c.bulk_backlinks(["a.com"])
+    assert api.calls[1].at - api.calls[0].at == pytest.approx(15.0, abs=0.01)

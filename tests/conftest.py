@@ -12,6 +12,12 @@ import anyio
 import httpx
 import pytest
 import respx
+from hypothesis import settings
+
+# No test may depend on the machine's speed: Hypothesis's default 200 ms deadline per example
+# fails tests on a loaded machine (and under mutation testing's slower, instrumented code).
+settings.register_profile("dataforseo-bulk", deadline=None)
+settings.load_profile("dataforseo-bulk")
 
 BASE_URL = "https://api.dataforseo.com"
 URL = f"{BASE_URL}/v3/backlinks/bulk_backlinks/live"

@@ -120,6 +120,9 @@ def test_testing_policy_waits_zero_but_keeps_the_attempt_count(max_retries: int 
 # --- invalid arguments -------------------------------------------------------------------
 
 
+NOT_FINITE = "^backoff initial, maximum and exp_base must be finite numbers$"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "named"),
     [
@@ -136,6 +139,10 @@ def test_testing_policy_waits_zero_but_keeps_the_attempt_count(max_retries: int 
         ({"jitter": float("nan")}, "jitter"),
         ({"exp_base": 0.5}, "exp_base"),
         ({"exp_base": 0.0}, "exp_base"),
+        ({"initial": float("inf"), "maximum": float("inf")}, NOT_FINITE),
+        ({"maximum": float("inf")}, NOT_FINITE),
+        ({"exp_base": float("inf")}, NOT_FINITE),
+        ({"initial": float("nan")}, NOT_FINITE),
     ],
     ids=[
         "max_retries-negative",
@@ -151,6 +158,10 @@ def test_testing_policy_waits_zero_but_keeps_the_attempt_count(max_retries: int 
         "jitter-nan",
         "exp_base-below-1",
         "exp_base-zero",
+        "initial-infinite",
+        "maximum-infinite",
+        "exp_base-infinite",
+        "initial-nan",
     ],
 )
 def test_invalid_arguments_raise_configuration_error_naming_them(

@@ -90,6 +90,7 @@ def test_estimate_cost_is_the_sum_of_its_calls(n_targets: int, chunk_size: int) 
     ids=["negative-targets", "chunk-0", "chunk-negative", "chunk-above-1000"],
 )
 def test_estimate_cost_rejects_invalid_arguments(kwargs: dict[str, int], named: str) -> None:
+    kwargs = dict(kwargs)  # the parameter table is shared between runs: never change it
     n_targets = kwargs.pop("n_targets")
 
     with pytest.raises(ConfigurationError, match=named) as caught:

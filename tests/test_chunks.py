@@ -61,3 +61,20 @@ def test_no_chunk_before_a_limit_is_reached() -> None:
 
 def test_halves() -> None:
     assert halves(["a", "b", "c"]) == (["a"], ["b", "c"])
+
+
+@pytest.mark.parametrize(
+    ("pending", "group_of", "max_groups", "cut"),
+    [
+        (["a.com", "b.com", "c.com"], None, None, 3),  # full: cut now, not when more comes
+        (["a.com", "b.com", "c.com"], last_label, 10, 3),
+        (["a.com", "b.com"], None, None, 0),  # not full, input not ended: wait
+        (["a.com", "b.com"], last_label, 10, 0),
+        # One limit without the other is no group limit at all.
+        (["a.com", "b.org", "c.net"], last_label, None, 3),
+        (["a.com", "b.org", "c.net"], None, 1, 3),
+    ],
+    ids=["full", "full-grouped", "not-full", "not-full-grouped", "no-max-groups", "no-group-of"],
+)
+def test_a_chunk_is_cut_as_soon_as_it_is_full(pending, group_of, max_groups, cut: int) -> None:  # type: ignore[no-untyped-def]
+    assert cut_chunk(pending, 3, group_of, max_groups) == cut

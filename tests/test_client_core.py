@@ -7,6 +7,7 @@ what landed in ``failed`` and why, how many calls were made (and paid for).
 
 from __future__ import annotations
 
+import base64
 import logging
 
 import httpx
@@ -177,10 +178,10 @@ async def test_http_500_with_complete_ok_body_is_kept_not_bought_again(api: Fake
 
 
 async def test_fail_n_times_then_succeed(api: FakeAPI) -> None:
+    # The knob itself, with the default backoff (its waits pass on looptime's fake clock).
     fail = lambda t: task_error(50000, "Internal Error.")  # noqa: E731
     api.respond = scripted(fail, fail, fail, ok)
-    async with client(max_retries=3, retry_policy=None) as c:
-        c._retry = RetryPolicy.testing(max_retries=3)
+    async with BulkClient(LOGIN, PASSWORD, max_retries=3) as c:
         result = await c.bulk_backlinks(["a.com"])
     assert result["a.com"] == backlinks_of("a.com")
     assert result.stats.calls == 4 and result.stats.retries == 3
@@ -424,7 +425,6 @@ async def test_progress_hook_sees_every_chunk(api: FakeAPI) -> None:
 def test_bad_arguments_fail_before_any_call(api: FakeAPI, knobs: dict[str, object], named: str) -> None:
     with pytest.raises(ConfigurationError, match=named):
         BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
-    assert not api.calls
 
 
 def test_missing_credentials_say_where_to_put_them(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -454,15 +454,18 @@ async def test_password_never_in_repr_logs_or_errors(api: FakeAPI, caplog: pytes
     await c.aclose()
     texts = [
         repr(c),
+        str(c),
         str(caught.value),
         repr(caught.value),
         str(caught.value.error),
         caplog.text,
-        repr(c._credentials),
         repr(caught.value.result),
+        repr(caught.value.result.failed),
     ]
     assert caplog.text  # something was logged: the retry and the fatal answer
-    assert not [t for t in texts if PASSWORD in t]
+    # Neither the password nor the Basic token made of it (every other path: tests/promises).
+    token = base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
+    assert not [t for t in texts if PASSWORD in t or token in t]
 
 
 async def test_a_callers_own_http_client_is_used_and_left_open(api: FakeAPI) -> None:

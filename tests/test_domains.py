@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-from typing import Any
+import subprocess
+import sys
 
 import pytest
 
@@ -75,13 +75,17 @@ def test_subdomains_of_one_root_share_it() -> None:
     assert BULK_PAGES_SUMMARY.max_root_domains == 100
 
 
-def test_the_list_is_read_from_the_package_never_fetched(monkeypatch: pytest.MonkeyPatch) -> None:
-    from publicsuffixlist import PublicSuffixList
-
-    def no_network(*args: Any, **kwargs: Any) -> None:
-        raise AssertionError("the Public Suffix List must not be fetched")
-
-    monkeypatch.setattr(socket.socket, "connect", no_network)
-    monkeypatch.setattr(socket, "create_connection", no_network)
-    fresh = PublicSuffixList()  # what domains.py builds on first use: the bundled file
-    assert fresh.privatesuffix("a.example.co.uk") == "example.co.uk"
+def test_the_list_is_read_from_the_package_never_fetched() -> None:
+    # A fresh interpreter, so domains.py loads the list now, with every socket refused.
+    script = (
+        "import socket\n"
+        "def no_network(*a, **k):\n"
+        "    raise AssertionError('the Public Suffix List must not be fetched')\n"
+        "socket.socket.connect = no_network\n"
+        "socket.create_connection = no_network\n"
+        "from dataforseo_bulk.domains import root_domain\n"
+        "print(root_domain('https://a.example.co.uk/x'), root_domain('foo.blogspot.com'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["example.co.uk", "foo.blogspot.com"]

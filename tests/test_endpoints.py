@@ -568,9 +568,12 @@ def test_cli_options_become_the_endpoint_parameters() -> None:
     assert args.job.params(args) == {"date_from": A_MONTH_AGO.isoformat()}
     args = parser.parse_args(["ranks", "in.txt"])
     assert (args.job.endpoint.name, args.job.params(args)) == ("bulk_ranks", {"rank_scale": "one_thousand"})
-    assert {"spam-score", "referring-domains", "new-lost-backlinks"} <= set(
-        parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    )
+    for command, endpoint in [
+        ("spam-score", "bulk_spam_score"),
+        ("referring-domains", "bulk_referring_domains"),
+        ("new-lost-backlinks", "bulk_new_lost_backlinks"),
+    ]:
+        assert parser.parse_args([command, "in.txt"]).job.endpoint.name == endpoint
 
 
 async def test_an_item_of_the_wrong_shape_fails_only_its_target() -> None:

@@ -17,7 +17,8 @@ import pytest
 from pydantic import BaseModel
 
 import dataforseo_bulk
-from dataforseo_bulk import ConfigurationError, client
+from dataforseo_bulk import BulkClient, ConfigurationError
+from dataforseo_bulk._knobs import validate
 
 LAZY = ("sqlite3", "publicsuffixlist")
 
@@ -129,13 +130,18 @@ class _Int(int):
 def test_one_knob_check_accepts_converts_and_names_the_bad_knob(
     knob: dict[str, object], expected: dict[str, object] | str
 ) -> None:
+    # The one check (a pure function, tested as a table) and the client agree: a refused knob is
+    # refused by BulkClient itself, before any call, with the message naming the knob.
     knobs = {**GOOD, "max_cost": None, **knob}
     if isinstance(expected, str):
         named = rf"^{expected}=.* is not valid .*: give .*e\.g\. {expected}="
         with pytest.raises(ConfigurationError, match=named):
-            client._validate(**knobs)
+            validate(**knobs)
+        with pytest.raises(ConfigurationError, match=named):
+            BulkClient("login", "password", **knobs)  # type: ignore[arg-type]
         return
-    got = client._validate(**knobs)
+    got = validate(**knobs)
     for name, value in expected.items():
-        assert getattr(got, name) == value
-        assert type(getattr(got, name)) is type(value)
+        assert got[name] == value
+        assert type(got[name]) is type(value)
+    BulkClient("login", "password", **knobs)  # type: ignore[arg-type]

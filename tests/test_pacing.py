@@ -115,3 +115,50 @@ async def test_shrink_never_goes_below_one() -> None:
     for _ in range(5):
         meter.shrink()
     assert meter.cap == 1
+
+
+async def test_the_cap_grows_back_one_slot_per_quiet_period_whenever_the_shrink_was() -> None:
+    # docs/errors.md: "the cap in flight halves, grows back one slot per quiet 5 s".
+    meter = ConcurrencyMeter(8, backoff_factor=0.5, recovery_seconds=5.0)
+    await anyio.sleep(1000.0)  # a shrink late in a job, not at the clock's zero
+    meter.shrink()
+    caps = []
+    for _ in range(6):
+        await anyio.sleep(2.5)
+        await meter.acquire()
+        meter.release()
+        caps.append(meter.cap)
+    assert caps == [4, 5, 5, 6, 6, 7]  # one slot every 5 s, never two at once
+
+
+async def test_the_meters_say_what_they_hold() -> None:
+    # The attributes a caller (a progress display, a benchmark) reads: limits, calls in flight now
+    # and at the busiest moment.
+    rate = RateMeter(2000, 60.0)
+    meter = ConcurrencyMeter(3)
+    assert (rate.limit, rate.period, meter.limit, meter.cap) == (2000, 60.0, 3, 3)
+    assert (meter.in_flight, meter.peak) == (0, 0)
+    seen = []
+
+    async def call(hold: float) -> None:
+        await meter.acquire()
+        seen.append(meter.in_flight)
+        await anyio.sleep(hold)
+        meter.release()
+
+    async with anyio.create_task_group() as group:  # each call is its own task, as in a job
+        group.start_soon(call, 2.0)
+        group.start_soon(call, 1.0)
+        await anyio.sleep(1.5)
+        assert (meter.in_flight, meter.peak) == (1, 2)
+    assert seen == [1, 2] and (meter.in_flight, meter.peak) == (0, 2)
+
+
+async def test_the_first_call_after_a_pause_goes_out_when_the_pause_ends() -> None:
+    # Not at the next step of the rate's grid after it: the pause moves the grid.
+    meter = RateMeter(1, 4.0)  # one call every 4.05 s (4 s + the 50 ms margin)
+    meter.pause(10.0)
+    await meter.acquire()
+    assert anyio.current_time() == pytest.approx(10.0)
+    await meter.acquire()
+    assert anyio.current_time() == pytest.approx(14.05)

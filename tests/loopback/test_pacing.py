@@ -1,9 +1,10 @@
 """Pacing against an emulator with the same limits as the client, time-scaled: 80 calls per 4 s,
-5 at once (the real account: 2000 per 60 s, 30 at once), about 150 calls in ~7.5 s.
+5 at once (the real account: 2000 per 60 s, 30 at once), 100 calls in ~5 s.
 
 Catches: a start-of-job burst or a leaky bucket that lets a window hold more than the limit
 (the emulator answers 40202); a slot in flight released too early or taken twice (40209);
-pacing so cautious that it wastes the account's rate (achieved rate under 90 % of the bound).
+(Whether pacing wastes the rate is measured on the fake clock:
+tests/promises/test_pacing_on_the_fake_clock.py.)
 
 Why 80 per 4 s and not 40 per 2 s: the client spaces calls ``period * 1.005 / limit`` apart,
 a margin of 0.5 % of the period for transit jitter (300 ms at 60 s, but 10 ms at 2 s). Over
@@ -25,7 +26,7 @@ pytestmark = pytest.mark.loopback
 RATE_LIMIT = 80
 RATE_PERIOD = 4.0
 MAX_CONCURRENCY = 5
-CALLS = 150
+CALLS = 100  # more than one window holds (80): the window slides over the run
 CHUNK = 4
 
 
@@ -60,8 +61,5 @@ async def test_the_client_holds_the_emulators_limits_and_uses_them(ledger: Ledge
     assert result.stats.calls == CALLS and result.stats.retries == 0
     assert not result.failed and dict(result) == {t: expected_backlinks(t) for t in targets}
 
-    # The client used at least 90 % of the bound over the run. (The ledger's times are those
-    # of the answers, after the latency: +-100 ms at each end of a ~7.5 s run.)
-    times = [call.monotonic for call in calls]
-    achieved = (len(times) - 1) / (times[-1] - times[0])
-    assert achieved >= 0.9 * RATE_LIMIT / RATE_PERIOD, f"{achieved:.2f} calls/s"
+    # That the pacing also *uses* the rate (no more cautious than needed) is measured on the
+    # fake clock, where no machine's speed blurs it: tests/promises/test_pacing_on_the_fake_clock.py.

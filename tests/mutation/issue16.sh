@@ -30,7 +30,7 @@ mutate "budget checked on a chunk's first attempt only" engine.py \
   's/if not self\._budget\.reserve(worst_case):/if attempt == 1 and not self._budget.reserve(worst_case):/' \
   max_cost
 mutate "network error message with the Authorization header" api.py \
-  's/error=f"network error: {type(exc).__name__}: {exc}"/error=f"network error: {type(exc).__name__}: {exc} {exc.request.headers.get(\x27authorization\x27)}"/' \
+  's/error=f"network error talking to {where}: {detail}"/error=f"network error talking to {where}: {detail} {exc.request.headers.get(\x27authorization\x27)}"/' \
   credentials
 mutate "40501 split cap raised to 10**9" _constants.py \
   's/^MAX_SPLIT_CALLS_PER_CHUNK: Final = 64/MAX_SPLIT_CALLS_PER_CHUNK: Final = 10**9/' \

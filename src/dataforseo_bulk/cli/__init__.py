@@ -53,7 +53,7 @@ from ..params import DEFAULT_RANK_SCALE, RANK_SCALES
 from ..result import FailureKind, JobStats
 from ..targets import InvalidTarget, normalize_target
 from . import options
-from .account import add_account_command, add_balance_option, dry_run_account, refusal, show_account
+from .account import add_account_command, add_balance_option, dry_run_account, show_account
 from .cache import (
     add_cache_command,
     add_cache_options,
@@ -363,12 +363,9 @@ async def _run_job_command(args: argparse.Namespace) -> int:
     params = job.endpoint.check_params(job.params(args))
     await client.check_shared_limits()  # an unreachable Redis refuses before any file is touched
     total = None if args.quiet else count_targets(args.input, args.column)
+    # A file's size, when known, goes with its lines: the client then refuses, before any call or
+    # any row, a job whose worst case the account's balance cannot pay for (read once, free).
     counted = _size_to_check(args, total) if args.check_balance else None
-    if counted:  # a file's size is known: refuse a job the balance cannot pay for
-        refused = await refusal(client, counted, min(args.chunk_size, job.endpoint.max_targets))
-        if refused is not None:
-            print(f"dataforseo-bulk: {refused}", file=sys.stderr)
-            return EXIT_ABORTED
     # The input is opened first: the output is not even begun if the input cannot be read. The
     # output's rows reach its file only when the job has finished (see outputs.Output).
     with (
@@ -376,10 +373,11 @@ async def _run_job_command(args: argparse.Namespace) -> int:
         open_output(args.output, args.format, columns=job.endpoint.columns) as output,
     ):
         undecodable = Undecodable(output.write)
+        lines = read_targets(handle, args.column, undecodable)
         code = await run_job(
             client,
             job.endpoint,
-            read_targets(handle, args.column, undecodable),
+            lines if counted is None else _Counted(lines, counted),
             output,
             params=params,
             checkpoint=args.checkpoint,
@@ -389,6 +387,20 @@ async def _run_job_command(args: argparse.Namespace) -> int:
         if code != EXIT_ABORTED:
             output.complete()
         return code
+
+
+class _Counted(Iterable[str]):
+    """An input read lazily that knows its size (counted from a regular file beforehand)."""
+
+    def __init__(self, lines: Iterable[str], size: int) -> None:
+        self._lines = lines
+        self._size = size
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lines)
+
+    def __len__(self) -> int:
+        return self._size
 
 
 def _size_to_check(args: argparse.Namespace, total: int | None) -> int | None:
@@ -461,7 +473,11 @@ async def run_job(
                 why = _wrong_address(exc, client, endpoint) or options.abort_line(exc)
                 headline = f"aborted: {why}"
                 code = EXIT_ABORTED
-    assert stats is not None
+    if stats is None:  # refused before the job began (the balance, the account): one line
+        if display is not None:
+            display.close()
+        print(f"dataforseo-bulk: {headline}", file=sys.stderr)
+        return code
     if undecodable is not None:
         stats = undecodable.added_to(stats)
     if code == EXIT_OK and not stats.targets:

@@ -14,10 +14,9 @@ from typing import Any
 import anyio
 
 from .._constants import DEFAULT_BASE_URL, ENV_LOGIN, ENV_PASSWORD, SANDBOX_URL
-from ..account import Account, balance_at_start
+from ..account import Account
 from ..client import BulkClient
-from ..errors import APIError, ConfigurationError, JobAborted
-from .options import abort_line
+from ..errors import APIError, ConfigurationError
 
 EXIT_OK, EXIT_FAILED = 0, 2
 
@@ -94,14 +93,3 @@ def dry_run_account(args: argparse.Namespace, cost: float) -> str:
             fits_line(account, cost),
         ]
     )
-
-
-async def refusal(client: BulkClient, n_targets: int | None, chunk_size: int) -> str | None:
-    """Why a job of ``n_targets`` (a file's distinct lines) may not start: its worst case passes
-    the balance, or the credentials are refused. ``None`` when it may start (the job itself
-    then keeps within the balance, or says why it goes on without it)."""
-    try:
-        await balance_at_start(client.account, n_targets=n_targets, chunk_size=chunk_size)
-    except JobAborted as exc:
-        return abort_line(exc)
-    return None

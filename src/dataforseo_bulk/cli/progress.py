@@ -173,6 +173,15 @@ class ProgressDisplay:
     def _eta(self, progress: Progress) -> float | None:
         return eta(progress, self.total, self._rate.per_second())
 
+    def close(self) -> None:
+        """Stop showing anything, without a summary (a job refused before it began)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self._bar is not None:
+            self._bar.stop()
+            atexit.unregister(self._bar.stop)
+
     def finish(self, stats: JobStats, *, headline: str) -> None:
         """The last state (unless it is on show already), then the summary."""
         self._stop.set()

@@ -81,7 +81,8 @@ def test_cli_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     args = build_parser().parse_args(
         ["--rate", "10000/60", "--concurrency", "none", "--latency-ms", "5", "--jitter-ms", "2",
          "--fault-rate", "0.1", "--faults", "http500, drop", "--seed", "9", "--slow-seconds", "1",
-         "--login", "me", "--port", "0", "--ledger", "/tmp/x.sqlite"]
+         "--login", "me", "--port", "0", "--ledger", "/tmp/x.sqlite", "--null-rate", "0.25",
+         "--empty-result-rate", "0.5"]
     )  # fmt: skip
     config = config_from_args(args)
     assert (config.rate_limit, config.max_concurrency, config.latency_ms, config.jitter_ms) == (
@@ -92,6 +93,7 @@ def test_cli_flags(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     assert (config.fault_rate, config.faults, config.seed) == (0.1, frozenset({"http500", "drop"}), 9)
     assert (config.slow_seconds, config.login, config.password) == (1, "me", "from-env")
+    assert (config.null_rate, config.empty_result_rate) == (0.25, 0.5)
 
 
 def test_build_parser_extends_a_given_parser() -> None:

@@ -227,6 +227,10 @@ def build_parser(
         default=200.0,
         help="how long the slow fault waits (default: %(default)s)",
     )
+    add("--null-rate", type=parse_probability, default=0.0, metavar="P",
+        help="share of targets answered with null values, the API's 'no data' (default: 0)")  # fmt: skip
+    add("--empty-result-rate", type=parse_probability, default=0.0, metavar="P",
+        help="share of good calls answered Ok. with result [] (default: 0)")  # fmt: skip
     add("--balance", type=parse_balance, default=None, metavar="USD",
         help="account balance; a call that would pass it gets 40210 (default: none)")  # fmt: skip
     add("--login", default="emulator", help="API login to accept (default: %(default)s)")
@@ -252,6 +256,8 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         seed=args.seed,
         slow_seconds=args.slow_seconds,
         balance_usd=args.balance,
+        null_rate=args.null_rate,
+        empty_result_rate=args.empty_result_rate,
     )
 
 

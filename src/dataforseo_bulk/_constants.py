@@ -128,7 +128,7 @@ SQLITE_BUSY_TIMEOUT: Final = 60.0
 #: usual max_age (a week, a month); an answer older than this is bought again whatever max_age.
 REDIS_CACHE_TTL_SECONDS: Final = 30 * 86_400
 #: The cache's Redis commands run on the job's event loop (the store interface is synchronous):
-#: a Redis that does not answer may hold the job this long per command, then it is skipped.
+#: a Redis that does not answer may hold the job this long per attempt (3 attempts).
 REDIS_CACHE_TIMEOUT: Final = 2.0
 #: After a failed command the Redis cache is left alone this long (lookups answer nothing, the
 #: targets are bought; answers are not stored), so a Redis that is gone costs one timeout per

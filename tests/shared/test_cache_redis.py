@@ -57,7 +57,7 @@ async def test_a_rerun_is_answered_from_redis_and_buys_nothing(
     assert dict(again) == dict(first) == {t: backlinks_of(t) for t in targets}
 
 
-async def test_two_clients_on_two_hosts_share_answers(
+async def test_two_clients_on_one_redis_share_answers(
     redis_server: RedisServer, api: FakeAPI, mocked: respx.MockRouter
 ) -> None:
     async with _client(redis_server.url) as one, _client(redis_server.url) as other:
@@ -66,6 +66,14 @@ async def test_two_clients_on_two_hosts_share_answers(
     assert len(api.sent_targets) == 3 and api.sent_targets[2:] == ["c.com"]  # the second bought c.com only
     assert (result.stats.cached, result.stats.calls) == (2, 1)
     assert dict(result) == {t: backlinks_of(t) for t in ("a.com", "b.com", "c.com")}
+
+
+@pytest.mark.parametrize(
+    "url", ["redis://:pw@cache.internal:6379/0", "rediss://cache.internal:6380/1", "unix:///run/redis.sock"]
+)
+def test_a_redis_url_is_accepted_at_construction_and_reached_only_by_a_job(url: str) -> None:
+    client = _client(url)  # no connection yet: a bad one is refused when a job opens the cache
+    assert client is not None
 
 
 async def test_any_spelling_hits_and_is_answered_under_its_own(

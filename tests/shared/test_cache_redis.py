@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
 
 import pytest
@@ -263,3 +264,29 @@ def test_the_command_line_refuses_an_unreachable_redis_before_the_output(
     assert code == 2 and err.count("\n") == 1 and "redis://:***@127.0.0.1:" in err
     assert REDIS_PASSWORD not in err
     assert output.read_text() == "an earlier run's results\n" and api.calls == []
+
+
+def test_a_dry_run_prices_only_what_redis_does_not_answer(
+    redis_server: RedisServer,
+    api: FakeAPI,
+    mocked: respx.MockRouter,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(_cached_job(tmp_path, monkeypatch, redis_server.url, tmp_path / "out.csv")) == 0
+    bought = len(api.calls)
+    capsys.readouterr()
+    assert (
+        main([*_cached_job(tmp_path, monkeypatch, redis_server.url, tmp_path / "again.csv"), "--dry-run"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "2 targets answered from the cache (answers up to 7d old); 0 left to buy" in out
+    assert len(api.calls) == bought
+
+
+def test_without_redis_py_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "redis", None)
+    with pytest.raises(ConfigurationError, match=r"pip install 'dataforseo-bulk\[redis\]'"):
+        RedisCache("redis://127.0.0.1:6379/0")

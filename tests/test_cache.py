@@ -88,7 +88,7 @@ def test_max_age_refused_with_how_to_fix(max_age: object) -> None:
         ({"cache": "c.sqlite", "max_age": -5}, r"max_age=-5"),
         ({"cache": "", "max_age": 60}, r"cache=''"),
         ({"cache": 42, "max_age": 60}, r"cache=42: give a file path"),
-        ({"cache": "redis://127.0.0.1:6379/0", "max_age": 60}, r"redis://\.\.\.'.*give a file path"),
+        ({"cache": "memcached://127.0.0.1:11211", "max_age": 60}, r"memcached://\.\.\.'.*or a Redis URL"),
     ],
 )
 def test_cache_knobs_refused_at_construction(knobs: dict[str, object], message: str, tmp_path: Path) -> None:

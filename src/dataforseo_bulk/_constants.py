@@ -123,3 +123,15 @@ MAX_TAG_LENGTH: Final = 255
 #: giving up. Transactions are one chunk's rows (milliseconds), so only a stuck process makes
 #: anyone wait this long; a shorter wait would surface "database is locked" under load.
 SQLITE_BUSY_TIMEOUT: Final = 60.0
+#: A Redis results cache (cache_redis.py) sets this time to live on each answer it stores: the
+#: bound on its growth (Redis deletes expired answers by itself, no prune). Longer than any
+#: usual max_age (a week, a month); an answer older than this is bought again whatever max_age.
+REDIS_CACHE_TTL_SECONDS: Final = 30 * 86_400
+#: The cache's Redis commands run on the job's event loop (the store interface is synchronous):
+#: a Redis that does not answer may hold the job this long per attempt (3 attempts).
+REDIS_CACHE_TIMEOUT: Final = 2.0
+#: After a failed command the Redis cache is left alone this long (lookups answer nothing, the
+#: targets are bought; answers are not stored), so a Redis that is gone costs one timeout per
+#: this period, not one per chunk.
+REDIS_CACHE_PAUSE_SECONDS: Final = 30.0
+REDIS_CACHE_KEY_PREFIX: Final = "dataforseo-bulk:cache"

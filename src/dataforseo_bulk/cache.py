@@ -7,9 +7,9 @@ than ``max_age`` and sends only the rest; each answer it buys is put in the cach
 are never cached.
 
 :class:`ResultCache` is the whole interface a store implements. The SQLite store
-(:mod:`.cache_sqlite`, the default: a file, no server) is the only one today; a store shared
-by several hosts (Redis) plugs in behind the same three methods and a ``redis://`` URL in
-:func:`open_cache`. This module imports no storage library: a job without a cache loads none.
+(:mod:`.cache_sqlite`, the default: a file, no server) and the Redis store (:mod:`.cache_redis`,
+a ``redis://`` URL: answers shared by several hosts) implement it. This module imports no
+storage library: a job without a cache loads none.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from .errors import ConfigurationError
 
 _AGE = re.compile(r"\s*(\d+(?:\.\d+)?)\s*([dhms])\s*")
 _UNIT_SECONDS = {"d": 86_400, "h": 3_600, "m": 60, "s": 1}
+_REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 
 
 @runtime_checkable
@@ -120,26 +121,30 @@ def open_cache(
     check_cache(cache)
     if isinstance(cache, ResultCache):
         return cache, False
-    # The seam for a store shared by hosts: a "redis://" URL would open a RedisCache here.
+    if isinstance(cache, str) and "://" in cache:  # a Redis URL (check_cache refused others)
+        from .cache_redis import RedisCache  # lazy: redis-py only for a Redis cache
+
+        return RedisCache(cache, now=now), True
     from .cache_sqlite import SQLiteCache  # lazy: sqlite3 only when a cache is used
 
     return SQLiteCache(cache, now=now), True
 
 
 def check_cache(cache: object) -> str | Path | ResultCache | None:
-    """``cache=`` as given, if it is a file path, a store or None; else a ConfigurationError
-    (raised before any call)."""
+    """``cache=`` as given, if it is a file path, a Redis URL, a store or None; else a
+    ConfigurationError (raised before any call; whether Redis answers is checked on opening)."""
     if cache == "":
         raise ConfigurationError("cache='': give a file path such as 'results.sqlite'")
     if isinstance(cache, str) and "://" in cache:
         scheme = cache.split("://", 1)[0]
-        raise ConfigurationError(
-            f"cache='{scheme}://...': only an SQLite file path is supported in this version (a "
-            "redis:// cache shared by hosts is planned); give a file path such as 'results.sqlite'"
-        )
+        if scheme not in _REDIS_SCHEMES:
+            raise ConfigurationError(
+                f"cache='{scheme}://...': give a file path such as 'results.sqlite' or a Redis URL "
+                "such as 'redis://localhost:6379/0' (rediss:// for TLS, unix:///path/to/redis.sock)"
+            )
     if cache is None or isinstance(cache, (str, Path, ResultCache)):
         return cache
     raise ConfigurationError(
         f"cache={cache!r}: give a file path (str or pathlib.Path) such as 'results.sqlite', "
-        "or a ResultCache object"
+        "a Redis URL such as 'redis://localhost:6379/0', or a ResultCache object"
     )

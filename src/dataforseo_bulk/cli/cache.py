@@ -1,5 +1,5 @@
-"""The results cache on the command line: ``--cache FILE --max-age AGE`` on every job command,
-what ``--dry-run`` says about it, and ``dataforseo-bulk cache stats|prune FILE``."""
+"""The results cache on the command line: ``--cache FILE|URL --max-age AGE`` on every job
+command, what ``--dry-run`` says about it, and ``dataforseo-bulk cache stats|prune FILE``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .._constants import DEFAULT_BASE_URL, MAX_CHUNK_SIZE, SANDBOX_URL
-from ..cache import describe_age, parse_age, scope_of
+from ..cache import ResultCache, describe_age, open_cache, parse_age, scope_of
 from ..errors import ConfigurationError
 
 if TYPE_CHECKING:  # imported where used: sqlite3 only when a cache is
@@ -29,9 +29,10 @@ def _age(text: str) -> dt.timedelta:
 def add_cache_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--cache",
-        metavar="FILE",
-        help="SQLite results cache shared by jobs: targets with a fresh answer in it are not bought "
-        "again, and new answers are added (needs --max-age)",
+        metavar="FILE|URL",
+        help="results cache shared by jobs, an SQLite file or a redis:// URL (shared by hosts): "
+        "targets with a fresh answer in it are not bought again, and new answers are added "
+        "(needs --max-age)",
     )
     parser.add_argument(
         "--max-age",
@@ -57,18 +58,24 @@ def cache_knobs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def check_cache_file(args: argparse.Namespace) -> None:
-    """Open and close the cache file, so a bad one is refused before the output is touched."""
+    """Open and close the cache (file or Redis), so a bad one is refused before the output is
+    touched."""
     if args.cache is not None:
         with _open(args.cache):
             pass
 
 
 @contextmanager
-def _open(path: str | Path) -> Iterator[SQLiteCache]:
-    from ..cache_sqlite import SQLiteCache  # lazy: sqlite3 only when a cache is used
+def _open(cache: str) -> Iterator[ResultCache]:
+    store, _ = open_cache(cache)
+    try:
+        yield store
+    finally:
+        store.close()
 
-    with SQLiteCache(path) as cache:
-        yield cache
+
+def _is_url(cache: str) -> bool:
+    return "://" in cache  # a Redis URL: open_cache refuses any other scheme
 
 
 def without_cached(
@@ -79,7 +86,7 @@ def without_cached(
     Reads the cache without changing it; a cache file that does not exist yet answers nothing.
     """
     knobs = cache_knobs(args)
-    if not Path(args.cache).exists():
+    if not _is_url(args.cache) and not Path(args.cache).exists():
         from .._sqlite import check_path
 
         check_path(Path(args.cache), what="cache")
@@ -123,10 +130,16 @@ def add_cache_command(commands: Any) -> None:
 
 
 def run_cache_command(args: argparse.Namespace) -> int:
+    if _is_url(args.file):
+        raise ConfigurationError(
+            f"cache {args.cache_action} works on a cache file, not a Redis URL: Redis deletes old "
+            "answers by itself (each has a time to live) and holds only hashes of the endpoints "
+            "and parameters; ask Redis itself (redis-cli INFO keyspace)"
+        )
     path = Path(args.file)
     if not path.is_file():
         raise ConfigurationError(f"no cache file {str(path)!r}: give the file the jobs used with --cache")
-    with _open(path) as cache:
+    with _open_file(path) as cache:
         if args.cache_action == "prune":
             deleted = cache.prune(args.older_than.total_seconds())
             left = cache.stats()
@@ -145,6 +158,14 @@ def run_cache_command(args: argparse.Namespace) -> int:
             f"bought {_when(scope.oldest)} to {_when(scope.newest)}"
         )
     return 0
+
+
+@contextmanager
+def _open_file(path: Path) -> Iterator[SQLiteCache]:
+    from ..cache_sqlite import SQLiteCache  # lazy: sqlite3 only when a cache is used
+
+    with SQLiteCache(path) as cache:
+        yield cache
 
 
 def _when(timestamp: float) -> str:

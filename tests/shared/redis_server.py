@@ -14,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 import redis
 
 INSTALL_HINT = "redis-server is not installed: apt-get install -y redis-server (.ci/run does it)"
@@ -31,7 +32,9 @@ class RedisServer:
     def __init__(self, workdir: Path, *, password: str | None = None) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
-            raise RuntimeError(INSTALL_HINT)
+            if os.environ.get("CI"):  # CI installs it (.ci/run): there, a missing one is a failure
+                raise RuntimeError(INSTALL_HINT)
+            pytest.skip(INSTALL_HINT)  # a developer's machine without Redis still runs the rest
         self.port = free_port()
         self.password = password
         command = [

@@ -9,6 +9,13 @@ Every call goes through an ``httpx.AsyncClient`` — the client's own (httpx's t
 and h11, proxies, certificates and IDNA exactly as httpx does them) or a caller's — with the
 headers of every call built once. The call as a whole (connect, send, wait, read) has a
 deadline, so a server that trickles its answer cannot hold a slot for longer than that.
+
+A caller's client is used through ``AsyncClient.send``, so its auth, cookies and event hooks
+apply. The client's own has none of those, and for it each call is handed straight to the
+transport httpx chose for the URL (its pool, or the proxy's from the environment), with the
+client's headers and timeouts merged into ours once per job: ``send`` would merge them again,
+run an auth flow, a redirect loop and a cookie jar for every call (~0.12 ms of CPU a call,
+docs/performance.md), and log each request at INFO on the ``httpx`` logger.
 """
 
 from __future__ import annotations
@@ -38,23 +45,32 @@ NOT_SENT_ERRORS: tuple[type[httpx.HTTPError], ...] = (
 )
 
 
-def poster(http: httpx.AsyncClient, url: str, *, login: str, password: str, deadline: float | None) -> Poster:
-    """Post to ``url`` through ``http``; ``deadline``: seconds for the whole call (None: none)."""
+def poster(
+    http: httpx.AsyncClient,
+    url: str,
+    *,
+    login: str,
+    password: str,
+    deadline: float | None,
+    own_client: bool = False,
+) -> Poster:
+    """Post to ``url`` through ``http``; ``deadline``: seconds for the whole call (None: none).
+
+    ``own_client``: ``http`` is the library's own client (no auth, cookies or event hooks of a
+    caller's), so each call may go straight to its transport (see the module docstring)."""
     token = base64.b64encode(f"{login}:{password}".encode()).decode()
-    # Built once: each call only merges them with the client's own (User-Agent, ...).
-    # httpx.Headers hides Authorization in its repr; nothing here is ever logged.
+    # Built once. httpx.Headers hides Authorization in its repr; nothing here is ever logged.
     headers = httpx.Headers({"Authorization": f"Basic {token}", "Content-Type": "application/json"})
     target = httpx.URL(url)
     where = host_of(target)
+    send = _to_transport(http, target, headers) if own_client else _through_client(http, target, headers)
 
     async def post(body: bytes) -> Answer:
         with anyio.move_on_after(deadline) as scope:
-            # auth=None: the Authorization header above is the only one (a caller's client auth
-            # must not replace it). The body is read whole and the connection released before
-            # this returns, so nothing is held while the engine backs off.
-            request = http.build_request("POST", target, content=body, headers=headers)
+            # The body is read whole and the connection released before this returns, so nothing
+            # is held while the engine backs off.
             try:
-                response = await http.send(request, auth=None)
+                response = await send(body)
             except Exception as exc:  # whatever a transport raises is a failed call, never a crash
                 return failed_call(exc, where)
             # A proxy's 429/503 may say how long to wait.
@@ -65,6 +81,49 @@ def poster(http: httpx.AsyncClient, url: str, *, login: str, password: str, dead
         return Answer(None, error=f"no complete answer from {where} within the {deadline:g} s deadline")
 
     return post
+
+
+_Send = Callable[[bytes], Awaitable[httpx.Response]]
+
+
+def _through_client(http: httpx.AsyncClient, url: httpx.URL, headers: httpx.Headers) -> _Send:
+    """Each call through ``http.send``: a caller's client, with its hooks, cookies and proxies."""
+
+    async def send(body: bytes) -> httpx.Response:
+        request = http.build_request("POST", url, content=body, headers=headers)
+        # auth=None: the Authorization header is the only one (a caller's client auth must not
+        # replace it).
+        return await http.send(request, auth=None)
+
+    return send
+
+
+def _to_transport(http: httpx.AsyncClient, url: httpx.URL, headers: httpx.Headers) -> _Send:
+    """Each call handed to the transport ``http`` would use for ``url``, as ``http.send`` does
+    it for a client with no auth, cookies, redirects to follow or event hooks: the request
+    carries the client's headers (User-Agent, Accept-Encoding, ...) and its timeouts, merged
+    once; the answer is read (and decoded) whole, or closed on any failure."""
+    merged = http.headers.copy()
+    merged.update(headers)
+    extensions = {"timeout": http.timeout.as_dict()}
+
+    async def send(body: bytes) -> httpx.Response:
+        if http.is_closed:  # what http.send says
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
+        request = httpx.Request("POST", url, content=body, headers=merged, extensions=extensions)
+        # httpx's own choice of transport for the URL: its pool, or the proxy the environment
+        # names (HTTPS_PROXY, ALL_PROXY, NO_PROXY). Asked each call, as http.send asks it.
+        transport = http._transport_for_url(url)
+        response = await transport.handle_async_request(request)
+        response.request = request
+        try:
+            await response.aread()
+        except BaseException:
+            await response.aclose()
+            raise
+        return response
+
+    return send
 
 
 def host_of(url: httpx.URL) -> str:

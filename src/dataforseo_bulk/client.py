@@ -467,6 +467,7 @@ class BulkClient:
             login=self._credentials.login,
             password=self._credentials.password,
             deadline=self._timeout.read,  # the whole call's deadline: see _timeout()
+            own_client=self._owns_http,
         )
 
     async def __aenter__(self) -> BulkClient:

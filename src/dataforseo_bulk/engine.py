@@ -644,21 +644,25 @@ class Job(Generic[V]):
         value_of = self._endpoint.value
         values: dict[str, Any] = work.values
         keep_items = work.items if self._store is not None or self._cache is not None else None
-        wanted = set(part.targets)  # distinct: each target is sent once
+        # Each target (distinct: sent once) to itself: results are keyed by the chunk's own
+        # string, the very object the job's index holds, not by the equal string the answer
+        # echoes. Recording them then finds each key by identity, without comparing the text of
+        # a long-cold string (measured: docs/performance.md).
+        wanted = {target: target for target in part.targets}
         leftovers: list[dict[str, Any]] = []
         for item in items:
             key = item.get(key_field)
-            if type(key) is not str or key not in wanted:
+            target = wanted.pop(key, None) if type(key) is str else None
+            if target is None:
                 leftovers.append(item)
                 continue
-            wanted.discard(key)
             try:
-                values[key] = value_of(item)
+                values[target] = value_of(item)
             except ItemError as exc:
-                work.failed[key] = TargetFailure(FailureKind.BAD_ITEM, str(exc), chunk=part.ref)
+                work.failed[target] = TargetFailure(FailureKind.BAD_ITEM, str(exc), chunk=part.ref)
                 continue
             if keep_items is not None:
-                keep_items[key] = item
+                keep_items[target] = item
         if wanted and leftovers:
             # The API may echo a target in another spelling (case, trailing slash): match loosely.
             loose = {_loose(t): t for t in wanted}
@@ -666,7 +670,7 @@ class Job(Generic[V]):
                 key = item.get(key_field)
                 target = loose.pop(_loose(key), None) if isinstance(key, str) else None
                 if target is not None:
-                    wanted.discard(target)
+                    del wanted[target]
                     self._take(target, item, part.ref, work)
         return [t for t in part.targets if t in wanted] if wanted else []
 
@@ -703,6 +707,8 @@ class Job(Generic[V]):
                     entries.pop(target, None)
         else:
             entries.update(answers)  # C-level: every target of a chunk is in entries already
+        if not spellings:  # every target so far was asked for in its normal form only
+            return answers
         by_spelling: dict[str, A] = {}
         names_of = spellings.pop if self._forget_answered else spellings.get
         for target, answer in answers.items():

@@ -60,9 +60,11 @@ async def test_a_callers_client_with_a_proxy_carries_every_call(monkeypatch: pyt
 
 
 async def test_each_call_carries_the_clients_headers_and_the_credentials() -> None:
-    async with raw_server(answer_ok) as api:
-        async with BulkClient("login", "password", base_url=api.url, check_balance=False) as c:
-            await c.bulk_backlinks(TARGETS)
+    async with (
+        raw_server(answer_ok) as api,
+        BulkClient("login", "password", base_url=api.url, check_balance=False) as c,
+    ):
+        await c.bulk_backlinks(TARGETS)
     head = bytes(api.connections[0].received).split(b"\r\n\r\n", 1)[0].lower()
     assert b"\r\nauthorization: basic bg9naw46cgfzc3dvcmq=" in head  # login:password
     assert b"\r\ncontent-type: application/json" in head

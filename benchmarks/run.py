@@ -65,6 +65,10 @@ SCENARIO_CLIENTS: dict[str, tuple[str, ...]] = {
     "memory": ("ours_default",),
 }
 SCENARIOS = tuple(SCENARIO_CLIENTS)
+#: ``--against REV``: our default client once more, its src/ a snapshot of REV, in the same
+#: rounds as the working tree's: a same-run A/B of two trees (a client's src/ on PYTHONPATH).
+AGAINST = "ours_against"
+CLIENT_PYTHONPATH: dict[str, str] = {}
 COLORS = {
     "ours_default": "#d62728",
     "ours_httpcore": "#8c564b",
@@ -72,6 +76,7 @@ COLORS = {
     "httpx_gather": "#1f77b4",
     "aiohttp_gather": "#2ca02c",
     "official_threads": "#9467bd",
+    AGAINST: "#e377c2",
 }
 
 
@@ -191,6 +196,8 @@ def run_client(
 ) -> dict:
     """Run one client script: its JSON line, plus the OS's view of the process (wait4)."""
     cmd = [PYTHON, str(CLIENTS_DIR / CLIENTS[name][0]), "--mode", mode, "--url", url, *args]
+    if name in CLIENT_PYTHONPATH:
+        env = {**env, "PYTHONPATH": CLIENT_PYTHONPATH[name]}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env)
@@ -962,9 +969,13 @@ def write_report(
             )
         body.append("")
         if best:
+            body += [f"Best baseline: {label(best)}, {fmt(best_v, 2)} ms a call.", ""]
+        if "httpx_gather" in c:
+            # Issue #15: ours on httpx's transport costs no more than a plain script on the same stack.
+            same_v = c["httpx_gather"]["median"]["cpu_inproc_ms"]
             body += [
-                f"Best baseline: {label(best)}, {fmt(best_v, 2)} ms a call; the bar is 0.8 × that = "
-                f"{fmt(0.8 * best_v, 2)} ms.",
+                f"The bar (issue #15): no more CPU a call than {label('httpx_gather')} (the same HTTP "
+                f"stack), {fmt(same_v, 2)} ms in this run.",
                 "",
             ]
             for name in OURS:
@@ -972,11 +983,24 @@ def write_report(
                     v = c[name]["median"]["cpu_inproc_ms"]
                     verdicts.append(
                         (
-                            f"Ceiling: CPU per 1000-target call ≤ 0.8 × best baseline — {label(name)}",
-                            f"{fmt(v, 2)} ms = {fmt(v / best_v, 2)} × {fmt(best_v, 2)} ms",
-                            met(v <= 0.8 * best_v),
+                            f"Ceiling: CPU per 1000-target call ≤ httpx + gather's, same run — {label(name)}",
+                            f"{fmt(v, 2)} ms = {fmt(v / same_v, 2)} × {fmt(same_v, 2)} ms",
+                            met(v <= same_v),
                         )
                     )
+        for name in OURS:
+            if name in c:
+                # Issue #15 asks for this figure, with no bar: the account's real limit, full calls.
+                share = c[name]["median"]["cpu_inproc_ms"] / 1000 * REAL_LIMIT / REAL_PERIOD
+                verdicts.append(
+                    (
+                        f"The client's share of one core at {REAL_LIMIT} calls/min of 1000 targets "
+                        f"— {label(name)}",
+                        f"{fmt(share, 2)} core (ceiling CPU a call × {fmt(REAL_LIMIT / REAL_PERIOD)} "
+                        "calls/s)",
+                        "reported",
+                    )
+                )
 
     for scenario in ("concurrency", "concurrency_full"):
         if scenario in r:
@@ -1061,30 +1085,12 @@ def write_report(
                 f"| {label(name)} | {rng(b, 'per_minute', 0)} | {rng(b, 'cpu_frac', 2)} | {fmt(proj, 2)} | "
                 f"{total(b, 'r40202')} | {total(b, 'r40209')} |"
             )
-        body.append("")
-        for name in OURS:
-            if name in tt["clients"]:
-                b = tt["clients"][name]
-                pm, frac = b["median"]["per_minute"], b["median"]["cpu_frac"]
-                proj = (
-                    ceiling[name]["median"]["cpu_inproc_ms"] / 1000 * tt["bound"]
-                    if name in ceiling
-                    else float("nan")
-                )
-                verdicts.append(
-                    (
-                        f"10,000 calls/min on < 0.5 core — {label(name)}",
-                        f"{fmt(pm, 0)}/min on {fmt(frac, 2)} core ({TPUT_CHUNK}-target calls; "
-                        f"{total(b, 'r40202') + total(b, 'r40209')} refusals in {len(b['runs'])} runs); "
-                        f"{fmt(proj, 2)} core projected for 1000-target calls",
-                        f"{met(pm >= 9900 and frac < 0.5)} ({TPUT_CHUNK}-target); "
-                        + (
-                            f"{met(proj < 0.5)} (1000-target)"
-                            if proj == proj
-                            else "1000-target: run `ceiling`"
-                        ),
-                    )
-                )
+        body += [
+            "",
+            "No bar since issue #15 (issue #5's \"10,000 calls a minute on under half a core\" is "
+            "retired); the figures are kept for information.",
+            "",
+        ]
 
     if "memory" in r:
         mm = r["memory"]
@@ -1141,17 +1147,12 @@ def write_report(
                 f"| {label(name)} | {fmt(b['import'], 3)} | {fmt(b['first'], 3)} ({fmt(b['first_min'], 3)}) "
                 f"| {fmt(b['first_cpu'], 3)} | {fmt(b['process_wall'], 3)} | {fmt(b['maxrss_kb'] / 1024, 0)} |"  # noqa: E501
             )
-        body.append("")
-        for name in OURS:
-            if name in s["clients"]:
-                b = s["clients"][name]
-                verdicts.append(
-                    (
-                        f"Import + first call < 0.3 s — {label(name)}",
-                        f"{fmt(b['first'], 3)} s (process CPU {fmt(b['first_cpu'], 3)} s)",
-                        met(b["first"] < 0.3),
-                    )
-                )
+        body += [
+            "",
+            "No bar since issue #15 (issue #5's \"import plus first call under 0.3 s\" is retired: a "
+            "bulk job runs for seconds to hours); the figures are kept for information.",
+            "",
+        ]
 
     head = [
         "# Benchmarks",
@@ -1175,7 +1176,7 @@ def write_report(
         "",
         *[f"- `{n}`: {label(n)}" for n in bench.clients],
         "",
-        "## Against the bars of issue #5",
+        "## Against the bars of issue #15",
         "",
         "| bar | measured | verdict |",
         "|---|---|---|",
@@ -1273,6 +1274,8 @@ def rerender(path: Path, out: Path, no_write: bool) -> int:
     """Write the report again from a results file (after a change to the report's layout)."""
     saved = json.loads(path.read_text())
     results = saved["results"]
+    if saved.get("against"):  # a run with --against: its extra client's label
+        CLIENTS[AGAINST] = ("ours_default.py", saved["against"])
     for variant in results.get("memory", {}).get("variants", {}).values():  # JSON made the keys str
         variant["sizes"] = {int(k): v for k, v in variant["sizes"].items()}
     rate = results.get("rate", {})
@@ -1344,6 +1347,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--src-rev", metavar="REV", help="benchmark src/ as committed at REV, not the working tree"
     )
     parser.add_argument(
+        "--against",
+        metavar="REV",
+        help=f"also run ours (default transport) with src/ as committed at REV, as client {AGAINST!r}, "
+        "in the same rounds: an A/B of two trees",
+    )
+    parser.add_argument(
         "--plain-emulator",
         action="store_true",
         help="run `python -m dataforseo_bulk.emulator` as it is (no TCP_NODELAY fix)",
@@ -1367,6 +1376,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.memory_checkpoint is not None:
         preset = replace(preset, memory_checkpoint=args.memory_checkpoint)
+    if args.against:
+        against_dir, against_sha = snapshot(args.against)
+        what = f"ours, default transport, src/ at `{args.against}` ({against_sha[:12]})"
+        CLIENTS[AGAINST] = ("ours_default.py", what)
+        CLIENT_PYTHONPATH[AGAINST] = str(against_dir)
+        for scenario, names in SCENARIO_CLIENTS.items():
+            if "ours_default" in names:
+                at = names.index("ours_default") + 1
+                SCENARIO_CLIENTS[scenario] = (*names[:at], AGAINST, *names[at:])
     clients = [c.strip() for c in (args.clients or ",".join(CLIENTS)).split(",") if c.strip()]
     scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
     for c in [*clients, *([args.profile] if args.profile else [])]:
@@ -1438,6 +1456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "code": src_note,
             "clients": clients,
             "plain_emulator": args.plain_emulator,
+            "against": CLIENTS[AGAINST][1] if AGAINST in CLIENTS else None,
         }
         # A --no-write run leaves the results that docs/benchmarks.md was made from alone.
         results_file = RESULTS_DIR / ("last-no-write.json" if args.no_write else "latest.json")
@@ -1453,8 +1472,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"in {elapsed / 60:.1f} min"
             )
     finally:
-        if src_dir is not None:
-            shutil.rmtree(src_dir.parent, ignore_errors=True)
+        for tree in (src_dir, CLIENT_PYTHONPATH.get(AGAINST)):
+            if tree is not None:
+                shutil.rmtree(Path(tree).parent, ignore_errors=True)
     return 0
 
 

@@ -112,7 +112,9 @@ def _to_transport(http: httpx.AsyncClient, url: httpx.URL, headers: httpx.Header
             raise RuntimeError("Cannot send a request, as the client has been closed.")
         request = httpx.Request("POST", url, content=body, headers=merged, extensions=extensions)
         # httpx's own choice of transport for the URL: its pool, or the proxy the environment
-        # names (HTTPS_PROXY, ALL_PROXY, NO_PROXY). Asked each call, as http.send asks it.
+        # names (HTTPS_PROXY, ALL_PROXY, NO_PROXY). Asked each call, as http.send asks it (a
+        # method private to httpx, there since 0.18: tests/network/test_send_path.py fails if
+        # it goes or stops honouring the environment).
         transport = http._transport_for_url(url)
         response = await transport.handle_async_request(request)
         response.request = request

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import respx
 
 from dataforseo_bulk import BulkClient, RetryPolicy
 
-from .servers import answer_ok, free_port, raw_server
+from .servers import answer_ok, free_port, ok_body, raw_server
 
 TARGETS = ["a.com", "b.com"]
 
@@ -83,3 +84,15 @@ async def test_a_closed_client_sends_nothing() -> None:
     assert api.connections == []
     assert set(result.failed) == set(TARGETS)
     assert "the client has been closed" in result.failed["a.com"].reason
+
+
+async def test_respx_mocks_the_default_client_at_httpx_level_too() -> None:
+    # respx's "httpx" mocker replaces the client's choice of transport, which each call asks for.
+    with respx.mock(using="httpx", assert_all_called=True) as router:
+        route = router.post("https://api.dataforseo.com/v3/backlinks/bulk_backlinks/live").mock(
+            side_effect=lambda request: httpx.Response(200, content=ok_body(request.content))
+        )
+        async with BulkClient("login", "password", check_balance=False) as c:
+            result = await c.bulk_backlinks(TARGETS)
+    assert dict(result) == {"a.com": 7, "b.com": 7}
+    assert route.call_count == 1

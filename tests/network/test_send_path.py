@@ -105,8 +105,10 @@ async def test_without_httpxs_private_transport_lookup_calls_go_through_send(
     # A future httpx without AsyncClient._transport_for_url: the job still answers, through send.
     _clear_proxy_env(monkeypatch)
     monkeypatch.setattr(api_module, "TRANSPORT_FOR_URL", "_a_method_httpx_no_longer_has")
-    async with raw_server(answer_ok) as api:
-        async with BulkClient("login", "password", base_url=api.url, check_balance=False) as c:
-            result = await c.bulk_backlinks(TARGETS)
+    async with (
+        raw_server(answer_ok) as api,
+        BulkClient("login", "password", base_url=api.url, check_balance=False) as c,
+    ):
+        result = await c.bulk_backlinks(TARGETS)
     assert dict(result) == {"a.com": 7, "b.com": 7}
     assert len(api.connections) == 1

@@ -58,11 +58,29 @@ def run_cli(
     )
 
 
+#: Python code that gives SIGINT the handler a terminal's foreground job has: the test suite may
+#: itself run with SIGINT ignored (started by a script's ``&``), and the command would keep
+#: ignoring it, as Python does (src/dataforseo_bulk/cli/interrupt.py).
+CTRL_C_ABLE = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+
+
+def ctrl_c_able(command: list[str]) -> list[str]:
+    """``command`` (a Python script or ``python -c CODE``, then arguments) with Ctrl-C reaching it."""
+    if command[:2] == [sys.executable, "-c"]:
+        return [sys.executable, "-c", CTRL_C_ABLE + command[2], *command[3:]]
+    if command[0] == sys.executable:  # python script.py ...
+        command = command[1:]
+    run_script = (
+        "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    return [sys.executable, "-c", CTRL_C_ABLE + run_script, *command]
+
+
 def start_cli(*args: str, stderr: Path) -> subprocess.Popen[bytes]:
     """Start the command in the background (to be signalled); its stderr goes to a file."""
     with stderr.open("wb") as sink:
         return subprocess.Popen(
-            [*cli_command(), *args],
+            ctrl_c_able([*cli_command(), *args]),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=sink,

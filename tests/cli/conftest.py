@@ -1,4 +1,6 @@
-"""The ``dataforseo-bulk`` command as a subprocess, against the emulator as another subprocess."""
+"""The ``dataforseo-bulk`` command against the emulator in a subprocess: in this process (``run_cli``:
+``main(argv)``), or as the real console script in a process of its own where a process is the
+point (``run_cli_process``, ``start_cli``: its exit status, signals, ``kill -9``, two processes)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import contextlib
 import csv
 import io
 import json
+import logging
 import os
 import re
 import select
@@ -17,9 +20,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
+from dataforseo_bulk.cli import main
 from dataforseo_bulk.emulator import Ledger
 
 LOGIN, PASSWORD = "emulator", "emulator-password"
@@ -45,7 +50,44 @@ def cli_env(*, credentials: bool = True) -> dict[str, str]:
 def run_cli(
     *args: str, stdin: str | None = None, credentials: bool = True, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """Run the command to its end; stdout and stderr captured as text."""
+    """Run the command to its end *in this process*: ``main(argv)`` with the environment, stdin,
+    stdout and stderr it has as a process (pipes, not a terminal), the exit status it would exit
+    with (argparse's included), stdout and stderr as text as ``subprocess.run(text=True)`` gives
+    them. Fast: no interpreter to start. ``run_cli_process`` runs the real console script.
+    (``timeout`` is for the process version only.)"""
+    streams = {
+        name: io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True) for name in ("out", "err")
+    }
+    streams["err"].reconfigure(errors="backslashreplace")  # as Python's own stderr
+    saved = sys.stdin, sys.stdout, sys.stderr
+    logger = logging.getLogger("dataforseo_bulk")
+    handlers = list(logger.handlers)
+    if stdin is not None:
+        sys.stdin = io.TextIOWrapper(io.BufferedReader(io.BytesIO(stdin.encode("utf-8"))), encoding="utf-8")
+    sys.stdout, sys.stderr = streams["out"], streams["err"]
+    try:
+        with mock.patch.dict(os.environ, cli_env(credentials=credentials), clear=True):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's usage errors, --help, --version
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+        logger.handlers[:] = handlers  # the command's warnings handler goes with it
+
+    def text(stream: io.TextIOWrapper) -> str:
+        raw = stream.buffer.getvalue()  # type: ignore[attr-defined]
+        return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # universal newlines
+
+    return subprocess.CompletedProcess(
+        ["dataforseo-bulk", *args], code, text(streams["out"]), text(streams["err"])
+    )
+
+
+def run_cli_process(
+    *args: str, stdin: str | None = None, credentials: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the real console script to its end in a process of its own; stdout and stderr as text."""
     return subprocess.run(
         [*cli_command(), *args],
         input=stdin,

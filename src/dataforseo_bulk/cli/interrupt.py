@@ -34,10 +34,16 @@ INTERRUPTED = "interrupted; finished chunks are kept"
 async def until_interrupted(command: Callable[[A], Awaitable[int]], args: A) -> int | None:
     """``await command(args)``; ``None`` if a stop signal cancelled it (once it has unwound)."""
     loop = asyncio.get_running_loop()
-    handled = [sig for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN]
+    handled: list[signal.Signals] = []
     scope = anyio.CancelScope()
-    for sig in handled:
-        loop.add_signal_handler(sig, scope.cancel)  # a second signal: cancel() again, a no-op
+    for sig in STOP_SIGNALS:
+        if signal.getsignal(sig) is signal.SIG_IGN:
+            continue
+        try:
+            loop.add_signal_handler(sig, scope.cancel)  # a second signal: cancel() again, a no-op
+        except (RuntimeError, ValueError):  # main() called outside the main thread: no signals there
+            break
+        handled.append(sig)
     try:
         with scope:
             return await command(args)

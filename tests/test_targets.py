@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import reprlib
-import time
+import signal
 from typing import Any, cast
 
 import pytest
@@ -474,7 +474,18 @@ def test_valid_pages_keep_everything_after_the_host(domain: str, scheme: str, po
         pytest.param("x" * 1_000_000, id="huge"),
     ],
 )
-def test_bounded_time_on_adversarial_input(raw: str) -> None:
-    start = time.perf_counter()
-    _check(raw)
-    assert time.perf_counter() - start < 0.25
+def test_adversarial_input_gets_its_answer_without_backtracking_for_ever(raw: str) -> None:
+    """Every property holds on inputs built to make a regex backtrack. No time is asserted (no
+    test depends on the machine's speed; each takes milliseconds): the alarm only turns a
+    catastrophic case (minutes, or never) into a failure instead of a hung suite."""
+    previous = signal.signal(signal.SIGALRM, _took_for_ever)
+    signal.alarm(60)
+    try:
+        _check(raw)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _took_for_ever(signum: int, frame: Any) -> None:
+    raise AssertionError("normalize_target ran for a minute: catastrophic backtracking?")

@@ -40,6 +40,7 @@ from ._constants import (
     USER_AGENT,
 )
 from ._knobs import validate
+from ._tls import tls_context
 from .api import Poster, poster
 from .backoff import RetryPolicy
 from .cache import CacheUse, ResultCache, check_cache, check_max_age, open_cache, scope_of
@@ -452,6 +453,7 @@ class BulkClient:
         # honours the environment: HTTPS_PROXY/ALL_PROXY/NO_PROXY, SSL_CERT_FILE/SSL_CERT_DIR.
         self._http = http_client or httpx.AsyncClient(
             transport=transport,
+            verify=tls_context(),
             timeout=timeout_,
             limits=httpx.Limits(max_connections=max_concurrency, max_keepalive_connections=max_concurrency),
             headers={"User-Agent": USER_AGENT},

@@ -1,29 +1,38 @@
-"""The ``dataforseo-bulk`` command as a subprocess, against the emulator as another subprocess."""
+"""The ``dataforseo-bulk`` command against the emulator (on loopback, served from a thread of
+this process): in this process (``run_cli``: ``main(argv)``), or as the real console script in a
+process of its own where a process is the point (``run_cli_process``, ``start_cli``: its exit
+status, signals, ``kill -9``, two processes)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
 import io
 import json
+import logging
 import os
+import queue
 import re
-import select
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
-from dataforseo_bulk.emulator import Ledger
+from dataforseo_bulk.cli import main
+from dataforseo_bulk.emulator import Ledger, serve
+from dataforseo_bulk.emulator.server import build_parser as emulator_parser
+from dataforseo_bulk.emulator.server import config_from_args
 
 LOGIN, PASSWORD = "emulator", "emulator-password"
-_ANNOUNCE = re.compile(r"serving DataForSEO emulator on (http://127\.0\.0\.1:\d+) \(ledger: (.+)\)\n")
 
 
 def cli_command() -> list[str]:
@@ -45,7 +54,44 @@ def cli_env(*, credentials: bool = True) -> dict[str, str]:
 def run_cli(
     *args: str, stdin: str | None = None, credentials: bool = True, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
-    """Run the command to its end; stdout and stderr captured as text."""
+    """Run the command to its end *in this process*: ``main(argv)`` with the environment, stdin,
+    stdout and stderr it has as a process (pipes, not a terminal), the exit status it would exit
+    with (argparse's included), stdout and stderr as text as ``subprocess.run(text=True)`` gives
+    them. Fast: no interpreter to start. ``run_cli_process`` runs the real console script.
+    (``timeout`` is for the process version only.)"""
+    streams = {
+        name: io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True) for name in ("out", "err")
+    }
+    streams["err"].reconfigure(errors="backslashreplace")  # as Python's own stderr
+    saved = sys.stdin, sys.stdout, sys.stderr
+    logger = logging.getLogger("dataforseo_bulk")
+    handlers = list(logger.handlers)
+    if stdin is not None:
+        sys.stdin = io.TextIOWrapper(io.BufferedReader(io.BytesIO(stdin.encode("utf-8"))), encoding="utf-8")
+    sys.stdout, sys.stderr = streams["out"], streams["err"]
+    try:
+        with mock.patch.dict(os.environ, cli_env(credentials=credentials), clear=True):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's usage errors, --help, --version
+                code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+        logger.handlers[:] = handlers  # the command's warnings handler goes with it
+
+    def text(stream: io.TextIOWrapper) -> str:
+        raw = stream.buffer.getvalue()  # type: ignore[attr-defined]
+        return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # universal newlines
+
+    return subprocess.CompletedProcess(
+        ["dataforseo-bulk", *args], code, text(streams["out"]), text(streams["err"])
+    )
+
+
+def run_cli_process(
+    *args: str, stdin: str | None = None, credentials: bool = True, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the real console script to its end in a process of its own; stdout and stderr as text."""
     return subprocess.run(
         [*cli_command(), *args],
         input=stdin,
@@ -58,11 +104,29 @@ def run_cli(
     )
 
 
+#: Python code that gives SIGINT the handler a terminal's foreground job has: the test suite may
+#: itself run with SIGINT ignored (started by a script's ``&``), and the command would keep
+#: ignoring it, as Python does (src/dataforseo_bulk/cli/interrupt.py).
+CTRL_C_ABLE = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+
+
+def ctrl_c_able(command: list[str]) -> list[str]:
+    """``command`` (a Python script or ``python -c CODE``, then arguments) with Ctrl-C reaching it."""
+    if command[:2] == [sys.executable, "-c"]:
+        return [sys.executable, "-c", CTRL_C_ABLE + command[2], *command[3:]]
+    if command[0] == sys.executable:  # python script.py ...
+        command = command[1:]
+    run_script = (
+        "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')"
+    )
+    return [sys.executable, "-c", CTRL_C_ABLE + run_script, *command]
+
+
 def start_cli(*args: str, stderr: Path) -> subprocess.Popen[bytes]:
     """Start the command in the background (to be signalled); its stderr goes to a file."""
     with stderr.open("wb") as sink:
         return subprocess.Popen(
-            [*cli_command(), *args],
+            ctrl_c_able([*cli_command(), *args]),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=sink,
@@ -74,7 +138,7 @@ def start_cli(*args: str, stderr: Path) -> subprocess.Popen[bytes]:
 class Emulator:
     url: str
     ledger_path: Path
-    process: subprocess.Popen[str]
+    server: InThread
 
     def calls(self) -> list[Any]:
         with Ledger.open_readonly(self.ledger_path) as ledger:
@@ -107,47 +171,61 @@ class Emulator:
         raise AssertionError("the emulator kept recording calls")
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
-    if process.poll() is None:
-        process.kill()  # its ledger commits every call: nothing to flush
-        process.wait()
-    for stream in (process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
+class InThread:
+    """One emulator, as ``python -m dataforseo_bulk.emulator FLAGS`` serves it, on an event loop of
+    its own in a thread of this process: no interpreter to start (~0.5 s each), a fresh ledger."""
+
+    def __init__(self, flags: tuple[str, ...], ledger_path: Path) -> None:
+        args = emulator_parser().parse_args(["--port", "0", "--ledger", str(ledger_path), *flags])
+        self._config = config_from_args(args)
+        self._ledger = Ledger(ledger_path)
+        self._ready: queue.Queue[str | BaseException] = queue.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop = asyncio.Event()
+        self._thread = threading.Thread(
+            target=asyncio.run, args=(self._serve(),), name="emulator", daemon=True
+        )
+        self._thread.start()
+        started = self._ready.get(timeout=30)
+        if isinstance(started, BaseException):
+            self.stop()
+            raise AssertionError(f"the emulator did not start: {started!r}")
+        self.url = started
+
+    async def _serve(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        try:
+            async with serve(self._config, ledger=self._ledger) as url:
+                self._ready.put(url)
+                await self._stop.wait()
+        except BaseException as exc:
+            self._ready.put(exc)
+            raise
+
+    def stop(self) -> None:
+        if self._loop is not None and self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(timeout=30)
+        assert not self._thread.is_alive(), "the emulator did not stop"
+        self._ledger.close()
 
 
 class Emulators:
-    """Starts emulators, each a subprocess on port 0 with its own ledger; ``stop_all`` ends them."""
+    """Starts emulators, each on port 0 with its own ledger; ``stop_all`` ends them."""
 
     def __init__(self, directory: Callable[[], Path]) -> None:
         self._directory = directory
-        self._started: list[subprocess.Popen[str]] = []
+        self._started: list[InThread] = []
 
     def start(self, *flags: str) -> Emulator:
         ledger = self._directory() / "ledger.sqlite"
-        command = [sys.executable, "-m", "dataforseo_bulk.emulator", "--port", "0", "--ledger", str(ledger)]
-        process = subprocess.Popen(
-            [*command, *flags],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=cli_env(credentials=False),
-        )
-        self._started.append(process)
-        assert process.stdout is not None and process.stderr is not None
-        ready, _, _ = select.select([process.stdout], [], [], 30)
-        line = process.stdout.readline() if ready else ""
-        match = _ANNOUNCE.fullmatch(line)
-        if match is None:
-            _stop(process)
-            raise AssertionError(f"the emulator did not start: {line!r}")
-        assert Path(match.group(2)) == ledger
-        return Emulator(match.group(1), ledger, process)
+        server = InThread(flags, ledger)
+        self._started.append(server)
+        return Emulator(server.url, ledger, server)
 
     def stop_all(self) -> None:
-        for process in self._started:
-            _stop(process)
+        for server in self._started:
+            server.stop()
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from dataforseo_bulk.budget import estimate_cost
 from dataforseo_bulk.cli import demo_targets, parse_rate
 from dataforseo_bulk.emulator import expected_backlinks
 
-from .conftest import Emulator, csv_rows, run_cli
+from .conftest import Emulator, csv_rows, run_cli, run_cli_process
 
 pytestmark = pytest.mark.loopback
 
@@ -121,9 +121,10 @@ def test_dry_run_counts_and_estimates_without_a_call_or_credentials(
 
 
 def test_missing_credentials_name_the_variables(tmp_path: Path) -> None:
+    """The real console script in a process of its own: its exit status and its one line."""
     source = write_targets(tmp_path / "t.txt", ["cnn.com"])
     output = tmp_path / "out.csv"
-    done = run_cli(
+    done = run_cli_process(
         "backlinks", str(source), "-o", str(output), "--base-url", "http://127.0.0.1:9", credentials=False
     )
     assert done.returncode == 2

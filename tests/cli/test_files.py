@@ -163,14 +163,7 @@ def test_a_refused_or_unanswered_run_leaves_the_output_byte_identical(
     output.write_text(GOOD_ROWS, encoding="utf-8")
     before = files_in(tmp_path)
 
-    done = subprocess.run(
-        [*cli_command(), *args, "-o", str(output), "--quiet"],
-        capture_output=True,
-        text=True,
-        env=cli_env(),
-        timeout=60,
-        check=False,
-    )
+    done = run_cli(*args, "-o", str(output), "--quiet")
 
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr

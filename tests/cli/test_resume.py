@@ -1,6 +1,6 @@
 """A job killed (SIGKILL) or interrupted (SIGINT, SIGTERM) and rerun with its checkpoint.
 
-Each run is the real command in its own process against the emulator in another, so a
+Each run is the real command in its own process (the emulator serves from the test's), so a
 SIGKILL really loses the process with whatever it had in memory and in flight. The rerun must
 end as an uninterrupted run does, and the emulator's ledger must show that nothing was paid for
 twice except the calls that were in flight at the kill. What the checkpoint holds is read the

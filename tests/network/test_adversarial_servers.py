@@ -97,15 +97,18 @@ async def test_a_trickling_answer_is_cut_at_the_deadline_then_retried_on_a_new_c
 
 
 async def test_a_keep_alive_connection_closed_by_the_server_is_not_reused() -> None:
+    closed = anyio.Event()
+
     async def answer_then_close_when_idle(conn: Conn) -> None:
         body = await read_request(conn)
         if body is not None:
             await conn.stream.send(response(ok_body(body)))  # HTTP/1.1: kept alive, as far as it says
-            await anyio.sleep(0.05)
+            await conn.stream.aclose()  # then closed while idle
+            closed.set()
 
     async with raw_server(answer_then_close_when_idle) as server, client(server.url) as c:
         first = await c.bulk_backlinks(["a.com"])
-        await anyio.sleep(0.3)  # the server has closed the idle connection by now
+        await closed.wait()  # the server has closed the idle connection
         second = await c.bulk_backlinks(["b.com"])
     assert dict(first) == {"a.com": 7} and dict(second) == {"b.com": 7}
     assert second.stats.retries == 0  # no failed attempt on the dead connection

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -63,6 +62,7 @@ from .cache import (
     without_cached,
 )
 from .inputs import Undecodable, count_targets, open_input, read_targets
+from .interrupt import INTERRUPTED, until_interrupted
 from .outputs import Writer, open_output
 from .plan import plan
 from .progress import ProgressDisplay
@@ -306,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "demo":
             options.check_output(args.output, None, format_option=False)
-            return anyio.run(_demo, args)
+            return _ended(anyio.run(until_interrupted, _demo, args))
         if args.command == "cache":
             return run_cache_command(args)
         if args.command == "account":
@@ -315,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.dry_run:
             return _dry_run(args)
         options.check_credentials(args.login, args.password)
-        return anyio.run(_run_job_command, args)
+        return _ended(anyio.run(until_interrupted, _run_job_command, args))
     except ConfigurationError as exc:
         print(f"dataforseo-bulk: {exc}", file=sys.stderr)
         return EXIT_ABORTED
@@ -323,9 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         name = f" {exc.filename!r}" if exc.filename else ""
         print(f"dataforseo-bulk: cannot go on{name}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_ABORTED
-    except KeyboardInterrupt:
-        print("dataforseo-bulk: interrupted; finished chunks are kept", file=sys.stderr)
-        return EXIT_ABORTED
+    except KeyboardInterrupt:  # Ctrl-C before or after the event loop (see interrupt.py)
+        return _ended(None)
     except Exception as exc:
         if type(exc).__module__ != "sqlite3":  # sqlite3 is imported only with a checkpoint
             raise
@@ -333,6 +332,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         checkpoint = getattr(args, "checkpoint", None)
         print(f"dataforseo-bulk: checkpoint {checkpoint!r} failed: {exc}", file=sys.stderr)
         return EXIT_ABORTED
+
+
+def _ended(code: int | None) -> int:
+    """A command's exit status; ``None``: it was interrupted (Ctrl-C, SIGTERM), said in one line."""
+    if code is None:
+        print(f"dataforseo-bulk: {INTERRUPTED}", file=sys.stderr)
+        return EXIT_ABORTED
+    return code
 
 
 # --- jobs ----------------------------------------------------------------------------
@@ -452,7 +459,7 @@ async def run_job(
     stats: JobStats | None = None
     headline = "done"
     code = EXIT_OK
-    with _terminate_as_interrupt():
+    try:
         async with client:
             try:
                 async with client.stream(
@@ -473,6 +480,10 @@ async def run_job(
                 why = _wrong_address(exc, client, endpoint) or options.abort_line(exc)
                 headline = f"aborted: {why}"
                 code = EXIT_ABORTED
+    except BaseException:  # interrupted (a cancellation) or an error: no summary, the ticker stops
+        if display is not None:
+            display.close()
+        raise
     if stats is None:  # refused before the job began (the balance, the account): one line
         if display is not None:
             display.close()
@@ -502,27 +513,6 @@ def _wrong_address(exc: JobAborted, client: BulkClient, endpoint: Endpoint[Any])
     if error.http_status != 404 and error.status_code not in (40400, 40402):
         return ""
     return f"{error}; no such API endpoint at {client.base_url + endpoint.path}: check --base-url"
-
-
-class _terminate_as_interrupt:
-    """SIGTERM ends a job like Ctrl-C does: stop dispatching, keep what finished."""
-
-    def __enter__(self) -> None:
-        self._previous = signal.getsignal(signal.SIGTERM)
-        if hasattr(signal, "SIGTERM"):
-            signal.signal(signal.SIGTERM, self._raise)
-
-    @staticmethod
-    def _raise(signum: int, frame: Any) -> None:
-        # Do what Ctrl-C does: the event loop's SIGINT handler cancels the main task cleanly.
-        on_interrupt = signal.getsignal(signal.SIGINT)
-        if callable(on_interrupt):
-            on_interrupt(signal.SIGINT, frame)
-        else:
-            raise KeyboardInterrupt
-
-    def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGTERM, self._previous)
 
 
 def _dry_run(args: argparse.Namespace) -> int:

@@ -1,0 +1,100 @@
+"""Tests for mutants of ``engine.py`` that survived the suite (docs/testing.md, "Mutation
+testing"): how items are matched to targets, what a bad item's failure says, and a fatal answer
+cancelling the calls in flight. Through the public client, the API mocked by respx on looptime's
+fake clock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, envelope, envelope_error, ok
+from dataforseo_bulk import BulkClient, FailureKind, JobAborted
+
+pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
+
+
+def client(**knobs: object) -> BulkClient:
+    return BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
+
+
+# design.md: "items matched by the echoed target, never by position; loose match on case and
+# trailing slash" — loose only for what the exact match left: pages whose paths differ only in
+# case or a trailing slash are different targets, each gets its own item, in one call.
+async def test_targets_that_differ_only_in_case_or_a_trailing_slash_each_get_their_own_item(
+    api: FakeAPI,
+) -> None:
+    pages = ["https://example.com/A", "https://example.com/a", "https://example.com/a/"]
+
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        items = [{"target": t, "backlinks": backlinks_of(t)} for t in reversed(targets)]
+        return httpx.Response(200, json=envelope(items=items))
+
+    api.respond = respond
+    async with client() as c:
+        result = await c.bulk_backlinks(pages)
+    assert dict(result) == {page: backlinks_of(page) for page in pages}
+    assert len({result[page] for page in pages}) == 3
+    assert len(api.calls) == 1  # nothing taken as missing and asked again
+
+
+BAD = {"target": "bad.com", "backlinks": "lots"}  # not a count: a bad item
+
+
+@pytest.mark.parametrize("echoed", ["bad.com", "BAD.COM"], ids=["echoed as sent", "echoed loosely"])
+async def test_a_bad_item_fails_only_its_target_says_why_and_names_its_call(
+    api: FakeAPI, echoed: str
+) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        good = [{"target": t, "backlinks": backlinks_of(t)} for t in targets if t != "bad.com"]
+        return httpx.Response(200, json=envelope(items=[{**BAD, "target": echoed}, *good]))
+
+    api.respond = respond
+    async with client() as c:
+        result = await c.bulk_backlinks(["bad.com", "a.com", "b.com"])
+    assert dict(result) == {"a.com": backlinks_of("a.com"), "b.com": backlinks_of("b.com")}
+    assert len(api.calls) == 1  # the items after the bad one were read from the same answer
+    failure = result.failed["bad.com"]
+    assert failure.kind is FailureKind.BAD_ITEM
+    assert "backlinks" in failure.reason and "None" not in failure.reason
+    assert failure.chunk is not None and failure.chunk.tag == api.calls[0].tag  # the call it was in
+
+
+async def test_an_item_matched_loosely_is_kept_by_the_checkpoint(api: FakeAPI, tmp_path: Path) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        items = [{"target": t.upper(), "backlinks": backlinks_of(t)} for t in targets]
+        return httpx.Response(200, json=envelope(items=items))
+
+    api.respond = respond
+    checkpoint = str(tmp_path / "job.sqlite")
+    async with client() as c:
+        first = await c.bulk_backlinks(["a.com", "b.com"], checkpoint=checkpoint)
+        again = await c.bulk_backlinks(["a.com", "b.com"], checkpoint=checkpoint)
+    assert dict(first) == dict(again) == {"a.com": backlinks_of("a.com"), "b.com": backlinks_of("b.com")}
+    assert len(api.calls) == 1  # the rerun is answered by the checkpoint
+    assert not again.failed
+
+
+# README: "fatal answers stop the job at once": the calls in flight are cancelled, not waited for.
+async def test_a_fatal_answer_cancels_the_calls_in_flight_at_once(api: FakeAPI) -> None:
+    async def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if "fatal.com" in targets:
+            await anyio.sleep(1)
+            return envelope_error(40100, "You are not authorized.", http_status=401)
+        await anyio.sleep(100)  # the other calls are still in flight when the fatal answer comes
+        return ok(targets)
+
+    api.respond = respond
+    targets = ["fatal.com", *(f"site{i}.example.com" for i in range(9))]
+    started = anyio.current_time()
+    async with client(chunk_size=1, max_concurrency=10, rate_limit=100_000, rate_period=1) as c:
+        with pytest.raises(JobAborted) as caught:
+            await c.bulk_backlinks(targets)
+    assert anyio.current_time() - started < 50  # on the fake clock: it did not wait for them
+    partial = caught.value.result
+    assert partial is not None and not dict(partial)
+    assert {f.kind for t, f in partial.failed.items() if t != "fatal.com"} == {FailureKind.ABORTED}

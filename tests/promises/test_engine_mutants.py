@@ -6,6 +6,7 @@ fake clock.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, envelope, envelope_error, ok
-from dataforseo_bulk import BulkClient, FailureKind, JobAborted
+from dataforseo_bulk import BalanceExhausted, BulkClient, FailureKind, JobAborted
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
 
@@ -98,3 +99,23 @@ async def test_a_fatal_answer_cancels_the_calls_in_flight_at_once(api: FakeAPI) 
     partial = caught.value.result
     assert partial is not None and not dict(partial)
     assert {f.kind for t, f in partial.failed.items() if t != "fatal.com"} == {FailureKind.ABORTED}
+
+
+# jobs.md, "The balance": a lazy input stops at the balance like max_cost does, and the error says
+# what was spent and what the next call could have cost (the CLI prints both).
+async def test_a_stop_at_the_balance_says_what_was_spent_and_what_the_next_call_could_cost(
+    api: FakeAPI,
+) -> None:
+    api.balance = 0.05  # two calls of one target ($0.02003 each) fit, a third could pass it
+
+    def lazily() -> Iterator[str]:
+        yield from (f"site{i}.example.com" for i in range(5))
+
+    async with client(chunk_size=1, max_concurrency=1) as c:
+        with pytest.raises(BalanceExhausted) as caught:
+            await c.bulk_backlinks(lazily())
+    error = caught.value
+    assert len(api.calls) == 2
+    assert error.balance == 0.05 and error.estimate is None
+    assert error.spent == pytest.approx(2 * 0.02003) and error.next_call == pytest.approx(0.02003)
+    assert "balance reached: $0.04006 spent or held by calls in flight" in str(error)

@@ -101,6 +101,12 @@ def module_of(mutant: str) -> str:
     return "cli" if parts[1] == "cli" else parts[1]
 
 
+def cli_file(mutant: str) -> str:
+    """``options`` for dataforseo_bulk.cli.options.x_knob__mutmut_1, ``__init__`` for the package's."""
+    parts = mutant.split(".")
+    return parts[2] if len(parts) > 3 else "__init__"
+
+
 def main() -> int:
     raw = argparse.RawDescriptionHelpFormatter
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
@@ -171,6 +177,18 @@ def main() -> int:
                 f"| {module} | {total} | {statuses['killed']} | {statuses['survived']} | "
                 f"{statuses['timeout']} | {statuses['no tests']} | {other} | {rate:.1f} |"
             )
+            if module == "cli":  # and each of its files, the package being large
+                files = sorted({cli_file(m) for m in found if module_of(m) == "cli"})
+                for name in files:
+                    part = Counter(
+                        s for m, s in found.items() if cli_file(m) == name and module_of(m) == "cli"
+                    )
+                    n, k = sum(part.values()), part["killed"] + part["timeout"]
+                    print(
+                        f"| cli/{name} | {n} | {part['killed']} | {part['survived']} | {part['timeout']} | "
+                        f"{part['no tests']} | {n - k - part['survived'] - part['no tests']} | "
+                        f"{100.0 * k / n if n else 100.0:.1f} |"
+                    )
             survivors += sorted(
                 m for m, s in found.items() if module_of(m) == module and s != "killed" and s != "timeout"
             )

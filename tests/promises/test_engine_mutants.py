@@ -119,3 +119,53 @@ async def test_a_stop_at_the_balance_says_what_was_spent_and_what_the_next_call_
     assert error.balance == 0.05 and error.estimate is None
     assert error.spent == pytest.approx(2 * 0.02003) and error.next_call == pytest.approx(0.02003)
     assert "balance reached: $0.04006 spent or held by calls in flight" in str(error)
+
+
+# README: "keys are the caller's strings": a lone target typed in another spelling too.
+async def test_a_lone_target_in_another_spelling_is_keyed_as_typed(api: FakeAPI) -> None:
+    async with client() as c:
+        result = await c.bulk_backlinks(["CNN.com"])
+    assert dict(result) == {"CNN.com": backlinks_of("cnn.com")}
+    assert not result.failed
+
+
+async def test_a_failed_target_in_another_spelling_has_no_value(api: FakeAPI) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        items = [{"target": t, "backlinks": "lots" if t == "cnn.com" else backlinks_of(t)} for t in targets]
+        return httpx.Response(200, json=envelope(items=items))
+
+    api.respond = respond
+    async with client() as c:
+        result = await c.bulk_backlinks(["CNN.com", "B.com"])
+    assert dict(result) == {"B.com": backlinks_of("b.com")}
+    assert list(result.failed) == ["CNN.com"] and result.failed["CNN.com"].kind is FailureKind.BAD_ITEM
+
+
+# design.md: an item whose target is not a string, or names nothing asked, is set aside (the
+# target it should have answered is asked again, then `missing`), never a crash.
+async def test_items_without_a_usable_target_are_set_aside(api: FakeAPI) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        items = [{"target": None, "backlinks": 1}, {"target": "not-asked.com", "backlinks": 2}]
+        items += [{"target": t, "backlinks": backlinks_of(t)} for t in targets if t != "a.com"]
+        return httpx.Response(200, json=envelope(items=items))
+
+    api.respond = respond
+    async with client() as c:
+        result = await c.bulk_backlinks(["a.com", "b.com"])
+    assert dict(result) == {"b.com": backlinks_of("b.com")}
+    assert result.failed["a.com"].kind is FailureKind.MISSING
+    assert [call.targets for call in api.calls] == [["a.com", "b.com"], ["a.com"]]
+
+
+# jobs.md: `stats.elapsed` is the job's duration, `stats.saved_usd` what the cache saved.
+async def test_stats_say_how_long_the_job_took_and_what_the_cache_saved(api: FakeAPI, tmp_path: Path) -> None:
+    api.latency = 3.0
+    await anyio.sleep(500)  # the job does not start at the clock's zero
+    cache = {"cache": str(tmp_path / "cache.sqlite"), "max_age": 3600}
+    async with client(**cache) as c:
+        first = await c.bulk_backlinks(["a.com", "b.com"])
+        again = await c.bulk_backlinks(["a.com", "b.com", "c.com"])
+    assert first.stats.elapsed == pytest.approx(3.0, abs=0.5)  # one call's latency, on the fake clock
+    assert first.stats.cached == 0 and first.stats.saved_usd == 0.0
+    assert again.stats.cached == 2 and again.stats.calls == 1
+    assert again.stats.saved_usd == pytest.approx(2 * (0.00003 + 0.02 / 1000))

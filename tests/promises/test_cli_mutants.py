@@ -378,3 +378,16 @@ def test_the_messages_the_docs_quote(
     assert done.code == 2
     assert says in done.err.splitlines() or says in done.err, done.err
     assert not (tmp_path / "out.txt").exists() and not (tmp_path / "x.txt").exists()
+
+
+# endpoints.md: bulk_pages_summary takes at most 100 root domains a call, however long the input
+# (cut while the input is still being read, not only at its end).
+def test_pages_summary_never_sends_more_than_100_root_domains_a_call(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = [f"site{i}.co.uk" for i in range(1500)]  # 1500 root domains
+    (tmp_path / "t.txt").write_text("\n".join(targets) + "\n", encoding="utf-8")
+    done = run(capsys, *job(api, "pages-summary", "t.txt", "-o", "out.csv", "--quiet"))
+    assert done.code == 0, done.err
+    assert [call.targets for call in api.ledger.calls()] == [100] * 15
+    assert sorted(row[0] for row in rows(tmp_path / "out.csv")[1:]) == sorted(targets)

@@ -169,3 +169,13 @@ async def test_stats_say_how_long_the_job_took_and_what_the_cache_saved(api: Fak
     assert first.stats.cached == 0 and first.stats.saved_usd == 0.0
     assert again.stats.cached == 2 and again.stats.calls == 1
     assert again.stats.saved_usd == pytest.approx(2 * (0.00003 + 0.02 / 1000))
+
+
+# README: `len(result) + len(result.failed)` = distinct input strings; an exact repeat of an
+# invalid string is a duplicate input, like a repeat of a valid one.
+async def test_a_repeated_invalid_string_is_one_failure_and_one_duplicate(api: FakeAPI) -> None:
+    async with client() as c:
+        result = await c.bulk_backlinks(["not a target", "a.com", "not a target", "a.com"])
+    assert len(result) + len(result.failed) == 2
+    stats = result.stats
+    assert (stats.targets, stats.ok, stats.failed, stats.invalid, stats.duplicate) == (2, 1, 1, 1, 2)

@@ -6,7 +6,7 @@ fake clock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, envelope, envelope_error, ok
-from dataforseo_bulk import BalanceExhausted, BulkClient, FailureKind, JobAborted
+from dataforseo_bulk import BULK_BACKLINKS, BalanceExhausted, BulkClient, FailureKind, JobAborted
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
 
@@ -179,3 +179,33 @@ async def test_a_repeated_invalid_string_is_one_failure_and_one_duplicate(api: F
     assert len(result) + len(result.failed) == 2
     stats = result.stats
     assert (stats.targets, stats.ok, stats.failed, stats.invalid, stats.duplicate) == (2, 1, 1, 1, 2)
+
+
+# README: "keys are the caller's strings" (a str subclass is kept as its text, a plain str), and
+# "spellings of one target sent once, all get the answer", also when the normal form comes after
+# another spelling was already answered.
+async def test_a_str_subclass_is_keyed_by_its_text(api: FakeAPI) -> None:
+    class Domain(str):
+        pass
+
+    async with client() as c:
+        result = await c.bulk_backlinks([Domain("a.com"), Domain("B.com")])
+    assert dict(result) == {"a.com": backlinks_of("a.com"), "B.com": backlinks_of("b.com")}
+    assert {type(key) for key in result} == {str}
+
+
+async def test_the_normal_form_read_after_another_spelling_was_answered_gets_the_answer(
+    api: FakeAPI,
+) -> None:
+    async def slowly() -> AsyncIterator[str]:
+        yield "CNN.com"
+        await anyio.sleep(10)  # its call is answered meanwhile
+        yield "cnn.com"
+
+    values: dict[str, object] = {}
+    async with client(chunk_size=1) as c, c.stream(slowly(), endpoint=BULK_BACKLINKS) as outcomes:
+        async for outcome in outcomes:  # as the CLI writes its rows
+            assert not outcome.failed and not values.keys() & outcome.values.keys()
+            values.update(outcome.values)
+    assert values == {"CNN.com": backlinks_of("cnn.com"), "cnn.com": backlinks_of("cnn.com")}
+    assert len(api.calls) == 1

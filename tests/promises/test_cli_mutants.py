@@ -391,3 +391,206 @@ def test_pages_summary_never_sends_more_than_100_root_domains_a_call(
     assert done.code == 0, done.err
     assert [call.targets for call in api.ledger.calls()] == [100] * 15
     assert sorted(row[0] for row in rows(tmp_path / "out.csv")[1:]) == sorted(targets)
+
+
+# --- the dry run (docs/cli.md: "checks the files as the job would"; what is left to send) ------
+def test_a_dry_run_of_one_call_takes_no_time_and_checks_the_output_place(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
+    done = run(capsys, "backlinks", "t.txt", "--dry-run", "-o", "out.txt", "--format", "jsonl")
+    assert done.code == 0, done.err
+    assert (
+        "  time      at least 0.0 s at 2000/60s (more if latency binds at 30 in flight)"
+        in done.out.splitlines()
+    )
+    assert not (tmp_path / "out.txt").exists()  # made to check the place, and thrown away
+    refused = run(capsys, "backlinks", "t.txt", "--dry-run", "-o", "no-such-dir/out.csv")
+    assert refused.code == 2
+    assert refused.err.startswith("dataforseo-bulk: cannot write output 'no-such-dir/out.csv': ")
+
+
+def test_a_dry_run_counts_a_csv_column_undecodable_cells_and_repeats(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (
+        b"id,domain\n1,cnn.com\n2,caf\xe9.com\n3,not a domain\n4,also not\n5,CNN.com\n6,cnn.com\n7,bbc.com\n"
+    )
+    (tmp_path / "t.csv").write_bytes(text + b"8,caf\xe9.com\n9,bbc.com\n")
+    done = run(capsys, "backlinks", "t.csv", "--column", "domain", "--dry-run")
+    assert done.code == 0, done.err
+    assert done.out.splitlines()[1:3] == [
+        "  targets   6 distinct inputs: 2 to send, 3 invalid, 4 duplicate",
+        "  rows      3 ok, 3 failed if every call succeeds",
+    ]
+
+
+def test_a_dry_run_on_a_checkpoint_of_more_than_one_lookup_counts_all_of_it(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = [f"site{i}.com" for i in range(1000)]
+    (tmp_path / "first.txt").write_text("\n".join(targets) + "\n", encoding="utf-8")
+    (tmp_path / "t.txt").write_text("\n".join([*targets, "a.com", "b.com"]) + "\n", encoding="utf-8")
+    first = run(capsys, *job(api, "backlinks", "first.txt", "--checkpoint", "job.sqlite", "-o", "o.csv"))
+    assert first.code == 0, first.err
+    done = run(capsys, "backlinks", "t.txt", "--dry-run", "--checkpoint", "job.sqlite")
+    assert done.out.splitlines()[1:4] == [
+        "  targets   1,002 distinct inputs: 2 to send, 1,000 answered from the checkpoint, "
+        "0 invalid, 0 duplicate",
+        "  rows      1,002 ok, 0 failed if every call succeeds",
+        "  calls     1 of at most 1000 targets",
+    ]
+
+
+def test_a_dry_run_of_pages_summary_counts_calls_of_100_root_domains(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.txt").write_text("".join(f"site{i}.co.uk\n" for i in range(250)), encoding="utf-8")
+    done = run(capsys, "pages-summary", "t.txt", "--dry-run")
+    assert "  calls     3 of at most 1000 targets" in done.out.splitlines()
+
+
+def test_a_dry_run_with_credentials_says_whether_the_job_fits_the_balance(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.txt").write_text("".join(f"site{i}.com\n" for i in range(1500)), encoding="utf-8")
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    config = EmulatorConfig(balance_usd=0.05)
+    with (
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(serve(config, ledger=ledger)) as url,
+    ):
+        done = run(capsys, *job(Api(url, ledger), "backlinks", "t.txt", "--dry-run"))
+        refused = run(capsys, *job(Api(url, ledger), "backlinks", "t.txt", "-o", "out.csv"))
+    cost = 2 * 0.02 + 1500 * 0.00003
+    assert done.code == 0, done.err
+    assert (
+        f"  fits      NO: up to ${cost:.4f} but the balance is $0.0500; "
+        "the job would be refused before any paid call" in done.out.splitlines()
+    )
+    assert refused.code == 2
+    assert (
+        f"dataforseo-bulk: aborted: not started: the job is estimated at up to ${cost:.5f} and the account's "
+        "balance is $0.05000. Add funds, split the input, or pass --no-balance-check"
+    ) in refused.err.splitlines()
+    assert not (tmp_path / "out.csv").exists() and ledger.calls() == []
+    ledger.close()
+
+
+def test_a_dry_run_with_a_cache_counts_what_the_cache_answers(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "first.txt").write_text("cnn.com\nbbc.com\n", encoding="utf-8")
+    (tmp_path / "t.txt").write_text("cnn.com\nbbc.com\nfoo.com\n", encoding="utf-8")
+    cache = ["--cache", "cache.sqlite", "--max-age", "1d"]
+    assert run(capsys, *job(api, "backlinks", "first.txt", *cache, "-o", "o.csv")).code == 0
+    done = run(capsys, "backlinks", "t.txt", "--dry-run", *cache, "--base-url", api.url)
+    assert done.code == 0, done.err
+    lines = done.out.splitlines()
+    assert "  targets   3 distinct inputs: 1 to send, 0 invalid, 0 duplicate" in lines
+    assert any(line.startswith("  cache     2 targets answered from the cache") for line in lines)
+    assert f"  cost      ${0.02 + 0.00003:.4f} estimated (without retries)" in lines
+
+
+# --- the demo (docs/cli.md: "a 100,000-target job against the emulator, every count checked") -----
+def test_the_demo_says_what_it_does_and_writes_to_a_temporary_file_without_o(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    done = run(capsys, "demo", "--targets", "1000", "--latency-ms", "0")
+    assert done.code == 0, done.err
+    err = done.err.splitlines()
+    assert err[0] == "starting the DataForSEO emulator on loopback; 1,000 targets"
+    assert any(line.startswith("progress: ") and "/1,000 targets" in line for line in err)
+    [results] = [line for line in err if line.startswith("results: ")]
+    output = Path(results.removeprefix("results: "))
+    assert output.name == "backlinks.csv" and output.parent.name.startswith("dataforseo-bulk-demo-")
+    lines = output.read_text(encoding="utf-8").splitlines()
+    answered = [line for line in lines[1:] if not line.startswith("not a target")]
+    planted = [line for line in lines if line.startswith("not a target 999,")]
+    sample = err[err.index("sample rows:") + 1 :][:5]
+    assert sample == ["  " + line for line in [lines[0], *answered[:3], *planted]]
+
+
+def test_the_demo_says_when_a_count_differs_from_the_emulators_value(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataforseo_bulk.emulator as emulator
+
+    wrong = {"site1.example.org", "site2.example.com", "site5.example.com", "site8.example.com"}
+    real = emulator.expected_backlinks
+    monkeypatch.setattr(emulator, "expected_backlinks", lambda t: real(t) + (t.removeprefix("www.") in wrong))
+    done = run(capsys, "demo", "--targets", "10", "--latency-ms", "0", "--quiet", "-o", "demo.csv")
+    assert done.code == 2
+    [line] = [line for line in done.err.splitlines() if line.startswith("MISMATCH")]
+    assert line.startswith("MISMATCH: 4 counts differ from the emulator's values, e.g. [")
+    assert line.count("example") == 3
+    assert "verified" not in done.err
+
+
+# --- options (docs/cli.md quotes the --date-from message) ------------------------------------
+@pytest.mark.parametrize(
+    ("day", "problem"),
+    [
+        ("2001-01-01", "is more than a year ago"),
+        ("2099-01-01", "is in the future (today is {today} in UTC)"),
+        ("20260101", "is not a day as YYYY-MM-DD"),
+        ("2026-13-01", "is not a day as YYYY-MM-DD"),
+    ],
+)
+def test_date_from_says_what_is_wrong_with_the_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], day: str, problem: str
+) -> None:
+    from dataforseo_bulk.params import earliest_date_from, utc_today
+
+    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
+    today = utc_today()
+    done = run(capsys, "new-lost-backlinks", "t.txt", "--date-from", day)
+    assert done.code == 2
+    expected = (
+        f"--date-from {day} {problem.format(today=today)}: give a day as YYYY-MM-DD from "
+        f"{earliest_date_from(today)} to {today} (UTC; the API keeps one year of new and lost data)"
+    )
+    assert expected in done.err
+
+
+def test_a_base_url_nobody_answers_is_one_line_nothing_billed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
+    argv = ["backlinks", "t.txt", "--quiet", "--no-balance-check", "--max-retries", "0", "--login", "a"]
+    done = run(capsys, *argv, "--password", "b", "--base-url", "http://127.0.0.1:9")
+    assert done.code == 2
+    [line] = done.err.splitlines()
+    assert line.startswith("dataforseo-bulk: aborted: no call reached the API, nothing was sent or billed: ")
+    assert line.endswith(". Check --base-url, the network and any proxy settings (HTTPS_PROXY, ...)")
+
+
+# --- outputs and inputs ----------------------------------------------------------------------
+def test_jsonl_keeps_non_ascii_targets_as_text(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.txt").write_text("bücher.de\nbü cher.de\n", encoding="utf-8")
+    done = run(capsys, *job(api, "backlinks", "t.txt", "-o", "out.jsonl", "--quiet"))
+    assert done.code == 1
+    text = (tmp_path / "out.jsonl").read_text(encoding="utf-8")
+    assert '"target": "bücher.de"' in text and '"target": "bü cher.de"' in text
+
+
+@pytest.mark.parametrize(
+    ("header", "says"),
+    [
+        ("id,url", "--column 'domain' is not in the CSV header (id, url)"),
+        (
+            "id;url",
+            "--column 'domain' is not in the CSV header (id;url); the file looks ';'-separated: "
+            "save it with commas, or give one target per line",
+        ),
+    ],
+)
+def test_a_column_not_in_the_header_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], header: str, says: str
+) -> None:
+    (tmp_path / "t.csv").write_text(f"{header}\n1,cnn.com\n", encoding="utf-8")
+    done = run(capsys, "backlinks", "t.csv", "--column", "domain", "--dry-run")
+    assert done.code == 2
+    assert done.err.splitlines() == [f"dataforseo-bulk: {says}"]

@@ -172,13 +172,13 @@ async def test_stats_say_how_long_the_job_took_and_what_the_cache_saved(api: Fak
 
 
 # README: `len(result) + len(result.failed)` = distinct input strings; an exact repeat of an
-# invalid string is a duplicate input, like a repeat of a valid one.
+# invalid string (or of another spelling) is a duplicate input, like a repeat of a valid one.
 async def test_a_repeated_invalid_string_is_one_failure_and_one_duplicate(api: FakeAPI) -> None:
     async with client() as c:
-        result = await c.bulk_backlinks(["not a target", "a.com", "not a target", "a.com"])
-    assert len(result) + len(result.failed) == 2
+        result = await c.bulk_backlinks(["not a target", "a.com", "not a target", "a.com", "B.com", "B.com"])
+    assert len(result) + len(result.failed) == 3
     stats = result.stats
-    assert (stats.targets, stats.ok, stats.failed, stats.invalid, stats.duplicate) == (2, 1, 1, 1, 2)
+    assert (stats.targets, stats.ok, stats.failed, stats.invalid, stats.duplicate) == (3, 2, 1, 1, 3)
 
 
 # README: "keys are the caller's strings" (a str subclass is kept as its text, a plain str), and

@@ -594,3 +594,53 @@ def test_a_column_not_in_the_header_is_one_line(
     done = run(capsys, "backlinks", "t.csv", "--column", "domain", "--dry-run")
     assert done.code == 2
     assert done.err.splitlines() == [f"dataforseo-bulk: {says}"]
+
+
+# docs/cli.md: a row whose text holds a bare carriage return is quoted, so a CSV reader reads it
+# back as one row (the csv module quotes "\n" but not a lone "\r").
+def test_a_target_with_a_carriage_return_is_one_csv_row(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.txt").write_bytes(b"cnn.com\na\rb.com\n")
+    done = run(capsys, *job(api, "backlinks", "t.txt", "-o", "out.csv", "--quiet"))
+    assert done.code == 1
+    with (tmp_path / "out.csv").open(encoding="utf-8", newline="") as handle:
+        body = list(csv.reader(handle))[1:]
+    assert sorted(row[0] for row in body) == ["a\rb.com", "cnn.com"]
+    assert {row[0]: row[2] for row in body} == {"cnn.com": "", "a\rb.com": "invalid"}
+
+
+# docs/cli.md, "The balance": a file's distinct lines are held against the balance before the job
+# (with --quiet too, which does not count them for a bar); not when a checkpoint or a cache may
+# answer part of it for free: the job then stops at the balance like --max-cost.
+@pytest.mark.parametrize(
+    "free",
+    [[], ["--checkpoint", "job.sqlite"], ["--cache", "cache.sqlite", "--max-age", "1d"]],
+    ids=["sized", "checkpoint", "cache"],
+)
+def test_the_balance_is_checked_before_the_job_unless_part_may_be_free(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], free: list[str]
+) -> None:
+    (tmp_path / "one.txt").write_text("cnn.com\n", encoding="utf-8")
+    (tmp_path / "t.txt").write_text("".join(f"site{i}.com\n" for i in range(1500)), encoding="utf-8")
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    config = EmulatorConfig(balance_usd=0.05)
+    with (
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(serve(config, ledger=ledger)) as url,
+    ):
+        api = Api(url, ledger)
+        first = run(capsys, *job(api, "backlinks", "one.txt", *free, "-o", "one.csv", "--quiet"))
+        assert first.code == 0, first.err  # $0.02003 paid: $0.02997 left
+        done = run(capsys, *job(api, "backlinks", "t.txt", *free, "-o", "out.csv", "--quiet"))
+    assert done.code == 2
+    [line] = done.err.splitlines()
+    if free:
+        assert line.startswith("dataforseo-bulk: aborted: balance reached: $0.00000 spent")
+    else:
+        estimate = 2 * 0.02 + 1500 * 0.00003
+        assert line.startswith(
+            f"dataforseo-bulk: aborted: not started: the job is estimated at up to ${estimate:.5f}"
+        )
+    assert len(ledger.calls()) == 1 and not (tmp_path / "out.csv").exists()
+    ledger.close()

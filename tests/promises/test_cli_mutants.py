@@ -11,6 +11,7 @@ suite let live (see docs/testing.md, "Mutation testing").
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from collections.abc import Iterator
@@ -644,3 +645,79 @@ def test_the_balance_is_checked_before_the_job_unless_part_may_be_free(
         )
     assert len(ledger.calls()) == 1 and not (tmp_path / "out.csv").exists()
     ledger.close()
+
+
+# --- what the command says on stderr (docs/cli.md, "Progress") ----------------------------------
+def test_progress_counts_against_the_files_targets_and_the_summary_says_done(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.csv").write_text("domain\ncnn.com\nbbc.com\n", encoding="utf-8")
+    done = run(capsys, *job(api, "backlinks", "t.csv", "--column", "domain", "-o", "out.csv"))
+    assert done.code == 0, done.err
+    err = done.err.splitlines()
+    assert any(line.startswith("progress: ") and " 2/2 targets " in line for line in err), err
+    assert "done" in err
+    assert "  targets   2 distinct: 2 ok, 0 failed (0 invalid), 0 duplicate inputs" in err
+
+
+@pytest.mark.parametrize("quiet", [True, False], ids=["quiet", "progress"])
+def test_an_empty_input_writes_the_header_and_says_no_targets(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str], quiet: bool
+) -> None:
+    (tmp_path / "t.txt").write_text("# nothing yet\n\n", encoding="utf-8")
+    done = run(capsys, *job(api, "backlinks", "t.txt", "-o", "out.csv", *(["--quiet"] if quiet else [])))
+    assert done.code == 0, done.err
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == ",".join(HEADER) + "\n"
+    if quiet:
+        assert done.err.splitlines() == ["dataforseo-bulk: no targets in the input"]
+    else:
+        assert "no targets in the input" in done.err.splitlines()
+    assert api.calls() == 0
+
+
+def test_a_csv_of_failures_only_has_the_endpoints_columns(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.txt").write_text("not a domain\n", encoding="utf-8")
+    done = run(capsys, *job(api, "ranks", "t.txt", "-o", "out.csv", "--quiet"))
+    assert done.code == 1
+    assert rows(tmp_path / "out.csv")[0] == ["target", "rank", "error_kind", "error_code", "error_reason"]
+
+
+def test_library_warnings_are_cli_lines_on_stderr(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
+    done = run(capsys, *job(api, "backlinks", "t.txt", "-o", "out.csv", "--quiet", "--concurrency", "40"))
+    assert done.code == 0, done.err
+    assert done.out == ""
+    [warning] = done.err.splitlines()
+    assert warning.startswith("dataforseo-bulk: warning: 40 calls at once is more than the 30 the API allows")
+
+
+def test_a_base_url_that_is_not_https_says_how_to_fix_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
+    done = run(capsys, "backlinks", "t.txt", "--base-url", "ftp://x")
+    assert done.code == 2
+    assert done.err.splitlines()[-1].endswith(
+        "argument --base-url: --base-url ftp://x: give an https:// URL, e.g. 'https://api.dataforseo.com'"
+    )
+
+
+# docs/cli.md: --date-from is the endpoint's parameter; a checkpoint belongs to one job (endpoint
+# and parameters), so a rerun with another day is refused before any call.
+def test_date_from_is_part_of_the_job_its_checkpoint_holds(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from dataforseo_bulk.params import utc_today
+
+    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
+    today = utc_today()
+    first = ["--checkpoint", "job.sqlite", "-o", "out.csv", "--quiet", "--date-from"]
+    done = run(capsys, *job(api, "new-lost-backlinks", "t.txt", *first, str(today)))
+    assert done.code == 0, done.err
+    again = run(capsys, *job(api, "new-lost-backlinks", "t.txt", *first, str(today - dt.timedelta(days=7))))
+    assert again.code == 2 and "job.sqlite" in again.err
+    assert api.calls() == 1

@@ -13,7 +13,7 @@ import anyio
 import httpx
 import pytest
 
-from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, envelope, envelope_error, ok
+from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, envelope, envelope_error, ok, task_error
 from dataforseo_bulk import BULK_BACKLINKS, BalanceExhausted, BulkClient, FailureKind, JobAborted
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
@@ -208,4 +208,20 @@ async def test_the_normal_form_read_after_another_spelling_was_answered_gets_the
             assert not outcome.failed and not values.keys() & outcome.values.keys()
             values.update(outcome.values)
     assert values == {"CNN.com": backlinks_of("cnn.com"), "cnn.com": backlinks_of("cnn.com")}
+    assert len(api.calls) == 1
+
+
+# README/jobs.md: a checkpoint keeps what a run finished, failures included: a rerun answers a
+# target the API refused for good with the same failure (kind, code, reason, status, call)
+# without a call.
+async def test_a_failure_comes_back_from_the_checkpoint_as_it_was(api: FakeAPI, tmp_path: Path) -> None:
+    api.respond = lambda api, targets: task_error(40102, "No Search Results.", http_status=200)
+    checkpoint = str(tmp_path / "job.sqlite")
+    async with client() as c:
+        first = await c.bulk_backlinks(["a.com"], checkpoint=checkpoint)
+        again = await c.bulk_backlinks(["a.com"], checkpoint=checkpoint)
+    failure = first.failed["a.com"]
+    assert failure.kind is FailureKind.PERMANENT and failure.code == 40102 and failure.http_status == 200
+    assert failure.chunk is not None and failure.reason
+    assert again.failed["a.com"] == failure
     assert len(api.calls) == 1

@@ -721,3 +721,24 @@ def test_date_from_is_part_of_the_job_its_checkpoint_holds(
     again = run(capsys, *job(api, "new-lost-backlinks", "t.txt", *first, str(today - dt.timedelta(days=7))))
     assert again.code == 2 and "job.sqlite" in again.err
     assert api.calls() == 1
+
+
+# docs/cli.md: a dry run with a checkpoint that does not exist yet checks that the real run could
+# make it, and leaves nothing behind.
+def test_a_dry_run_checks_a_new_checkpoints_place_and_leaves_no_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
+    done = run(capsys, "backlinks", "t.txt", "--dry-run", "--checkpoint", "job.sqlite")
+    assert done.code == 0, done.err
+    assert (
+        "  targets   1 distinct inputs: 1 to send, 0 answered from the checkpoint, 0 invalid, 0 duplicate"
+        in (done.out.splitlines())
+    )
+    assert not (tmp_path / "job.sqlite").exists()
+    refused = run(capsys, "backlinks", "t.txt", "--dry-run", "--checkpoint", "no-such-dir/job.sqlite")
+    assert refused.code == 2
+    assert refused.err.splitlines() == [
+        "dataforseo-bulk: checkpoint 'no-such-dir/job.sqlite': the directory 'no-such-dir' does not exist; "
+        "create it or give a path in an existing directory"
+    ]

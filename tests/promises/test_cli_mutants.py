@@ -409,6 +409,13 @@ def test_a_dry_run_of_one_call_takes_no_time_and_checks_the_output_place(
         in done.out.splitlines()
     )
     assert not (tmp_path / "out.txt").exists()  # made to check the place, and thrown away
+    slow = run(capsys, "backlinks", "t.txt", "--dry-run", "--rate", "10/60")
+    assert (
+        "  time      at least 0.0 s at 10/60s (more if latency binds at 30 in flight)"
+        in slow.out.splitlines()
+    )
+    no_cache = run(capsys, "backlinks", "t.txt", "--dry-run", "--max-age", "1d")
+    assert no_cache.code == 2 and "--max-age" in no_cache.err  # as the real run would refuse it
     refused = run(capsys, "backlinks", "t.txt", "--dry-run", "-o", "no-such-dir/out.csv")
     assert refused.code == 2
     assert refused.err.startswith("dataforseo-bulk: cannot write output 'no-such-dir/out.csv': ")
@@ -418,7 +425,7 @@ def test_a_dry_run_counts_a_csv_column_undecodable_cells_and_repeats(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     text = (
-        b"id,domain\n1,cnn.com\n2,caf\xe9.com\n3,not a domain\n4,also not\n5,CNN.com\n6,cnn.com\n7,bbc.com\n"
+        b"id,domain\n1,cnn.com\n2,caf\xe9.com\n3,not a domain\n4,also not\n5,cnn.com\n6,CNN.com\n7,bbc.com\n"
     )
     (tmp_path / "t.csv").write_bytes(text + b"8,caf\xe9.com\n9,bbc.com\n")
     done = run(capsys, "backlinks", "t.csv", "--column", "domain", "--dry-run")
@@ -434,7 +441,8 @@ def test_a_dry_run_on_a_checkpoint_of_more_than_one_lookup_counts_all_of_it(
 ) -> None:
     targets = [f"site{i}.com" for i in range(1000)]
     (tmp_path / "first.txt").write_text("\n".join(targets) + "\n", encoding="utf-8")
-    (tmp_path / "t.txt").write_text("\n".join([*targets, "a.com", "b.com"]) + "\n", encoding="utf-8")
+    # what is left to send comes first: the lookups go 900 targets at a time
+    (tmp_path / "t.txt").write_text("\n".join(["a.com", "b.com", *targets]) + "\n", encoding="utf-8")
     first = run(capsys, *job(api, "backlinks", "first.txt", "--checkpoint", "job.sqlite", "-o", "o.csv"))
     assert first.code == 0, first.err
     done = run(capsys, "backlinks", "t.txt", "--dry-run", "--checkpoint", "job.sqlite")

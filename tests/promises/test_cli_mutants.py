@@ -537,6 +537,9 @@ def test_the_demo_says_when_a_count_differs_from_the_emulators_value(
     assert line.startswith("MISMATCH: 4 counts differ from the emulator's values, e.g. [")
     assert line.count("example") == 3
     assert "verified" not in done.err
+    err = done.err.splitlines()  # no target planted in 10: the sample is the file's first rows
+    lines = Path("demo.csv").read_text(encoding="utf-8").splitlines()
+    assert err[err.index("sample rows:") + 1 :][:4] == ["  " + line for line in lines[:4]]
 
 
 # --- options (docs/cli.md quotes the --date-from message) ------------------------------------

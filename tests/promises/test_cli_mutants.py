@@ -10,6 +10,7 @@ suite let live (see docs/testing.md, "Mutation testing").
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -733,8 +734,30 @@ def test_date_from_is_part_of_the_job_its_checkpoint_holds(
     done = run(capsys, *job(api, "new-lost-backlinks", "t.txt", *first, str(today)))
     assert done.code == 0, done.err
     again = run(capsys, *job(api, "new-lost-backlinks", "t.txt", *first, str(today - dt.timedelta(days=7))))
-    assert again.code == 2 and "job.sqlite" in again.err
+    assert again.code == 2
+    [line] = again.err.splitlines()
+    assert line.startswith("dataforseo-bulk: checkpoint 'job.sqlite' belongs to another job (")
+    assert line.endswith(". Rerun with the options it was made with, or give a new checkpoint file.")
     assert api.calls() == 1
+
+
+def test_an_sqlite_file_of_something_else_is_not_taken_for_a_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
+    with contextlib.closing(sqlite3.connect(tmp_path / "notes.sqlite")) as db:
+        db.execute("CREATE TABLE notes (text TEXT)")
+        db.commit()
+    before = (tmp_path / "notes.sqlite").read_bytes()
+    done = run(capsys, "backlinks", "t.txt", "--dry-run", "--checkpoint", "notes.sqlite")
+    assert done.code == 2
+    assert done.err.splitlines() == [
+        "dataforseo-bulk: 'notes.sqlite' is an SQLite file of something else (tables ['notes']), "
+        "not a dataforseo-bulk checkpoint: give a new file name"
+    ]
+    assert (tmp_path / "notes.sqlite").read_bytes() == before
 
 
 # docs/cli.md: a dry run with a checkpoint that does not exist yet checks that the real run could

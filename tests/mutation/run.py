@@ -30,9 +30,33 @@ ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = "dataforseo_bulk"
 
 #: The tests that hold each module's promises (mutmut then runs, for each mutant, only those of
-#: them that reach the mutated function). The CLI and loopback tests are slow and start
-#: subprocesses: they are given only to the modules they exercise.
+#: them that reach the mutated function). A test that runs the CLI or the emulator in a
+#: subprocess cannot be traced: it is left out (its time would be spent for nothing), and a
+#: mutant only such a test reaches counts as "no tests". The slow loopback and Hypothesis files
+#: are given only to the modules they exercise.
 UNIT = ["tests/test_*.py", "tests/promises"]
+JOB = [
+    "tests/test_client_core.py",
+    "tests/test_jobs.py",
+    "tests/test_account.py",
+    "tests/test_cache.py",
+    "tests/test_no_data.py",
+    "tests/test_spare_workers.py",
+    "tests/test_endpoints.py",
+    "tests/promises",
+    "tests/loopback/test_balance.py",
+]
+#: The CLI's tests that call main(argv) or its modules in this process.
+CLI = [
+    "tests/cli/test_messages.py",
+    "tests/cli/test_any_input.py",
+    "tests/cli/test_inputs_outputs.py",
+    "tests/cli/test_progress.py",
+    "tests/cli/test_commands.py",
+    "tests/test_endpoints.py",
+    "tests/test_waits.py",
+    "tests/promises/test_cli_mutants.py",
+]
 TESTS: dict[str, list[str]] = {
     "targets": UNIT,
     "chunks": UNIT,
@@ -41,10 +65,10 @@ TESTS: dict[str, list[str]] = {
     "backoff": UNIT,
     "budget": UNIT,
     "answer": UNIT,
-    "engine": [*UNIT, "tests/loopback"],
-    "checkpoint": [*UNIT, "tests/cli", "tests/loopback"],
-    "client": [*UNIT, "tests/loopback"],
-    "cli": ["tests/cli", "tests/promises"],
+    "engine": JOB,
+    "checkpoint": [*JOB, *CLI],
+    "client": JOB,
+    "cli": CLI,
 }
 #: Source file of each module, relative to src/dataforseo_bulk.
 FILES = {name: f"{name}.py" for name in TESTS} | {"cli": "cli/*"}
@@ -75,7 +99,7 @@ def configure(work: Path, modules: list[str], tests: list[str]) -> None:
     only = [f"src/{PACKAGE}/{FILES[module]}" for module in modules]
     pyproject = work / "pyproject.toml"
     text = re.sub(r"\n\[tool\.mutmut\]\n(?:(?!\n\[).)*", "\n", pyproject.read_text(), flags=re.S)
-    expanded = sorted(str(p.relative_to(work)) for pattern in tests for p in work.glob(pattern))
+    expanded = sorted({str(p.relative_to(work)) for pattern in tests for p in work.glob(pattern)})
     text += (
         "\n[tool.mutmut]\n"
         'source_paths = ["src"]\n'
@@ -99,6 +123,12 @@ def results(work: Path, mutmut: str) -> dict[str, str]:
 def module_of(mutant: str) -> str:
     parts = mutant.split(".")
     return "cli" if parts[1] == "cli" else parts[1]
+
+
+def cli_file(mutant: str) -> str:
+    """``options`` for dataforseo_bulk.cli.options.x_knob__mutmut_1, ``__init__`` for the package's."""
+    parts = mutant.split(".")
+    return parts[2] if len(parts) > 3 else "__init__"
 
 
 def main() -> int:
@@ -171,6 +201,18 @@ def main() -> int:
                 f"| {module} | {total} | {statuses['killed']} | {statuses['survived']} | "
                 f"{statuses['timeout']} | {statuses['no tests']} | {other} | {rate:.1f} |"
             )
+            if module == "cli":  # and each of its files, the package being large
+                files = sorted({cli_file(m) for m in found if module_of(m) == "cli"})
+                for name in files:
+                    part = Counter(
+                        s for m, s in found.items() if cli_file(m) == name and module_of(m) == "cli"
+                    )
+                    n, k = sum(part.values()), part["killed"] + part["timeout"]
+                    print(
+                        f"| cli/{name} | {n} | {part['killed']} | {part['survived']} | {part['timeout']} | "
+                        f"{part['no tests']} | {n - k - part['survived'] - part['no tests']} | "
+                        f"{100.0 * k / n if n else 100.0:.1f} |"
+                    )
             survivors += sorted(
                 m for m, s in found.items() if module_of(m) == module and s != "killed" and s != "timeout"
             )

@@ -1,0 +1,227 @@
+"""Tests for mutants of ``engine.py`` that survived the suite (docs/testing.md, "Mutation
+testing"): how items are matched to targets, what a bad item's failure says, and a fatal answer
+cancelling the calls in flight. Through the public client, the API mocked by respx on looptime's
+fake clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+
+from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, envelope, envelope_error, ok, task_error
+from dataforseo_bulk import BULK_BACKLINKS, BalanceExhausted, BulkClient, FailureKind, JobAborted
+
+pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
+
+
+def client(**knobs: object) -> BulkClient:
+    return BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
+
+
+# design.md: "items matched by the echoed target, never by position; loose match on case and
+# trailing slash" — loose only for what the exact match left: pages whose paths differ only in
+# case or a trailing slash are different targets, each gets its own item, in one call.
+async def test_targets_that_differ_only_in_case_or_a_trailing_slash_each_get_their_own_item(
+    api: FakeAPI,
+) -> None:
+    pages = ["https://example.com/A", "https://example.com/a", "https://example.com/a/"]
+
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        items = [{"target": t, "backlinks": backlinks_of(t)} for t in reversed(targets)]
+        return httpx.Response(200, json=envelope(items=items))
+
+    api.respond = respond
+    async with client() as c:
+        result = await c.bulk_backlinks(pages)
+    assert dict(result) == {page: backlinks_of(page) for page in pages}
+    assert len({result[page] for page in pages}) == 3
+    assert len(api.calls) == 1  # nothing taken as missing and asked again
+
+
+BAD = {"target": "bad.com", "backlinks": "lots"}  # not a count: a bad item
+
+
+@pytest.mark.parametrize("echoed", ["bad.com", "BAD.COM"], ids=["echoed as sent", "echoed loosely"])
+async def test_a_bad_item_fails_only_its_target_says_why_and_names_its_call(
+    api: FakeAPI, echoed: str
+) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        good = [{"target": t, "backlinks": backlinks_of(t)} for t in targets if t != "bad.com"]
+        return httpx.Response(200, json=envelope(items=[{**BAD, "target": echoed}, *good]))
+
+    api.respond = respond
+    async with client() as c:
+        result = await c.bulk_backlinks(["bad.com", "a.com", "b.com"])
+    assert dict(result) == {"a.com": backlinks_of("a.com"), "b.com": backlinks_of("b.com")}
+    assert len(api.calls) == 1  # the items after the bad one were read from the same answer
+    failure = result.failed["bad.com"]
+    assert failure.kind is FailureKind.BAD_ITEM
+    assert "backlinks" in failure.reason and "None" not in failure.reason
+    assert failure.chunk is not None and failure.chunk.tag == api.calls[0].tag  # the call it was in
+
+
+async def test_an_item_matched_loosely_is_kept_by_the_checkpoint(api: FakeAPI, tmp_path: Path) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        items = [{"target": t.upper(), "backlinks": backlinks_of(t)} for t in targets]
+        return httpx.Response(200, json=envelope(items=items))
+
+    api.respond = respond
+    checkpoint = str(tmp_path / "job.sqlite")
+    async with client() as c:
+        first = await c.bulk_backlinks(["a.com", "b.com"], checkpoint=checkpoint)
+        again = await c.bulk_backlinks(["a.com", "b.com"], checkpoint=checkpoint)
+    assert dict(first) == dict(again) == {"a.com": backlinks_of("a.com"), "b.com": backlinks_of("b.com")}
+    assert len(api.calls) == 1  # the rerun is answered by the checkpoint
+    assert not again.failed
+
+
+# README: "fatal answers stop the job at once": the calls in flight are cancelled, not waited for.
+async def test_a_fatal_answer_cancels_the_calls_in_flight_at_once(api: FakeAPI) -> None:
+    async def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if "fatal.com" in targets:
+            await anyio.sleep(1)
+            return envelope_error(40100, "You are not authorized.", http_status=401)
+        await anyio.sleep(100)  # the other calls are still in flight when the fatal answer comes
+        return ok(targets)
+
+    api.respond = respond
+    targets = ["fatal.com", *(f"site{i}.example.com" for i in range(9))]
+    started = anyio.current_time()
+    async with client(chunk_size=1, max_concurrency=10, rate_limit=100_000, rate_period=1) as c:
+        with pytest.raises(JobAborted) as caught:
+            await c.bulk_backlinks(targets)
+    assert anyio.current_time() - started < 50  # on the fake clock: it did not wait for them
+    partial = caught.value.result
+    assert partial is not None and not dict(partial)
+    assert {f.kind for t, f in partial.failed.items() if t != "fatal.com"} == {FailureKind.ABORTED}
+
+
+# jobs.md, "The balance": a lazy input stops at the balance like max_cost does, and the error says
+# what was spent and what the next call could have cost (the CLI prints both).
+async def test_a_stop_at_the_balance_says_what_was_spent_and_what_the_next_call_could_cost(
+    api: FakeAPI,
+) -> None:
+    api.balance = 0.05  # two calls of one target ($0.02003 each) fit, a third could pass it
+
+    def lazily() -> Iterator[str]:
+        yield from (f"site{i}.example.com" for i in range(5))
+
+    async with client(chunk_size=1, max_concurrency=1) as c:
+        with pytest.raises(BalanceExhausted) as caught:
+            await c.bulk_backlinks(lazily())
+    error = caught.value
+    assert len(api.calls) == 2
+    assert error.balance == 0.05 and error.estimate is None
+    assert error.spent == pytest.approx(2 * 0.02003) and error.next_call == pytest.approx(0.02003)
+    assert "balance reached: $0.04006 spent or held by calls in flight" in str(error)
+
+
+# README: "keys are the caller's strings": a lone target typed in another spelling too.
+async def test_a_lone_target_in_another_spelling_is_keyed_as_typed(api: FakeAPI) -> None:
+    async with client() as c:
+        result = await c.bulk_backlinks(["CNN.com"])
+    assert dict(result) == {"CNN.com": backlinks_of("cnn.com")}
+    assert not result.failed
+
+
+async def test_a_failed_target_in_another_spelling_has_no_value(api: FakeAPI) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        items = [{"target": t, "backlinks": "lots" if t == "cnn.com" else backlinks_of(t)} for t in targets]
+        return httpx.Response(200, json=envelope(items=items))
+
+    api.respond = respond
+    async with client() as c:
+        result = await c.bulk_backlinks(["CNN.com", "B.com"])
+    assert dict(result) == {"B.com": backlinks_of("b.com")}
+    assert list(result.failed) == ["CNN.com"] and result.failed["CNN.com"].kind is FailureKind.BAD_ITEM
+
+
+# design.md: an item whose target is not a string, or names nothing asked, is set aside (the
+# target it should have answered is asked again, then `missing`), never a crash.
+async def test_items_without_a_usable_target_are_set_aside(api: FakeAPI) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        items = [{"target": None, "backlinks": 1}, {"target": "not-asked.com", "backlinks": 2}]
+        items += [{"target": t, "backlinks": backlinks_of(t)} for t in targets if t != "a.com"]
+        return httpx.Response(200, json=envelope(items=items))
+
+    api.respond = respond
+    async with client() as c:
+        result = await c.bulk_backlinks(["a.com", "b.com"])
+    assert dict(result) == {"b.com": backlinks_of("b.com")}
+    assert result.failed["a.com"].kind is FailureKind.MISSING
+    assert [call.targets for call in api.calls] == [["a.com", "b.com"], ["a.com"]]
+
+
+# jobs.md: `stats.elapsed` is the job's duration, `stats.saved_usd` what the cache saved.
+async def test_stats_say_how_long_the_job_took_and_what_the_cache_saved(api: FakeAPI, tmp_path: Path) -> None:
+    api.latency = 3.0
+    await anyio.sleep(500)  # the job does not start at the clock's zero
+    cache = {"cache": str(tmp_path / "cache.sqlite"), "max_age": 3600}
+    async with client(**cache) as c:
+        first = await c.bulk_backlinks(["a.com", "b.com"])
+        again = await c.bulk_backlinks(["a.com", "b.com", "c.com"])
+    assert first.stats.elapsed == pytest.approx(3.0, abs=0.5)  # one call's latency, on the fake clock
+    assert first.stats.cached == 0 and first.stats.saved_usd == 0.0
+    assert again.stats.cached == 2 and again.stats.calls == 1
+    assert again.stats.saved_usd == pytest.approx(2 * (0.00003 + 0.02 / 1000))
+
+
+# README: `len(result) + len(result.failed)` = distinct input strings; an exact repeat of an
+# invalid string (or of another spelling) is a duplicate input, like a repeat of a valid one.
+async def test_a_repeated_invalid_string_is_one_failure_and_one_duplicate(api: FakeAPI) -> None:
+    async with client() as c:
+        result = await c.bulk_backlinks(["not a target", "a.com", "not a target", "a.com", "B.com", "B.com"])
+    assert len(result) + len(result.failed) == 3
+    stats = result.stats
+    assert (stats.targets, stats.ok, stats.failed, stats.invalid, stats.duplicate) == (3, 2, 1, 1, 3)
+
+
+# README: "keys are the caller's strings" (a str subclass is kept as its text, a plain str), and
+# "spellings of one target sent once, all get the answer", also when the normal form comes after
+# another spelling was already answered.
+async def test_a_str_subclass_is_keyed_by_its_text(api: FakeAPI) -> None:
+    class Domain(str):
+        pass
+
+    async with client() as c:
+        result = await c.bulk_backlinks([Domain("a.com"), Domain("B.com")])
+    assert dict(result) == {"a.com": backlinks_of("a.com"), "B.com": backlinks_of("b.com")}
+    assert {type(key) for key in result} == {str}
+
+
+async def test_the_normal_form_read_after_another_spelling_was_answered_gets_the_answer(
+    api: FakeAPI,
+) -> None:
+    async def slowly() -> AsyncIterator[str]:
+        yield "CNN.com"
+        await anyio.sleep(10)  # its call is answered meanwhile
+        yield "cnn.com"
+
+    values: dict[str, object] = {}
+    async with client(chunk_size=1) as c, c.stream(slowly(), endpoint=BULK_BACKLINKS) as outcomes:
+        async for outcome in outcomes:  # as the CLI writes its rows
+            assert not outcome.failed and not values.keys() & outcome.values.keys()
+            values.update(outcome.values)
+    assert values == {"CNN.com": backlinks_of("cnn.com"), "cnn.com": backlinks_of("cnn.com")}
+    assert len(api.calls) == 1
+
+
+# README/jobs.md: a checkpoint keeps what a run finished, failures included: a rerun answers a
+# target the API refused for good with the same failure (kind, code, reason, status, call)
+# without a call.
+async def test_a_failure_comes_back_from_the_checkpoint_as_it_was(api: FakeAPI, tmp_path: Path) -> None:
+    api.respond = lambda api, targets: task_error(40102, "No Search Results.", http_status=200)
+    checkpoint = str(tmp_path / "job.sqlite")
+    async with client() as c:
+        first = await c.bulk_backlinks(["a.com"], checkpoint=checkpoint)
+        again = await c.bulk_backlinks(["a.com"], checkpoint=checkpoint)
+    failure = first.failed["a.com"]
+    assert failure.kind is FailureKind.PERMANENT and failure.code == 40102 and failure.http_status == 200
+    assert failure.chunk is not None and failure.reason
+    assert again.failed["a.com"] == failure
+    assert len(api.calls) == 1

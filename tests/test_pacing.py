@@ -8,11 +8,12 @@ in flight never exceed the cap, 40202 pauses everyone, 40209 lowers the cap and 
 from __future__ import annotations
 
 import bisect
+import itertools
 
 import anyio
 import pytest
 
-from dataforseo_bulk.pacing import ConcurrencyMeter, Pacer, RateMeter
+from dataforseo_bulk.pacing import Clock, ConcurrencyMeter, Pacer, RateMeter
 
 pytestmark = pytest.mark.looptime
 
@@ -162,3 +163,32 @@ async def test_the_first_call_after_a_pause_goes_out_when_the_pause_ends() -> No
     assert anyio.current_time() == pytest.approx(10.0)
     await meter.acquire()
     assert anyio.current_time() == pytest.approx(14.05)
+
+
+async def test_a_stalled_process_never_sends_the_calls_it_slept_through_at_once() -> None:
+    # The process stalls for 200 ms (a long garbage collection, a starved CPU) while workers sleep
+    # on slots booked ahead: on waking, those slots are all past. Going at once would send them
+    # together, and the calls a window later would then meet 201 in the API's window (40202).
+    limit, period = 200, 6.0
+    stall = {"offset": 0.0}
+    clock = Clock(now=lambda: anyio.current_time() + stall["offset"], sleep=anyio.sleep)
+    meter = RateMeter(limit, period, clock=clock)
+    sent: list[float] = []
+
+    async def worker(calls: int) -> None:
+        for _ in range(calls):
+            await meter.acquire()
+            sent.append(clock.now())
+
+    async def stall_once() -> None:
+        await anyio.sleep(1.0)
+        stall["offset"] += 0.2  # every sleeper wakes 200 ms after its slot
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(stall_once)
+        for _ in range(30):
+            tg.start_soon(worker, 20)
+    assert len(sent) == 600
+    assert max_in_any_window(sent, period) <= limit
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert min(gaps) >= meter.interval - 0.03  # never a burst: the wake-up lateness allowed

@@ -38,6 +38,10 @@ MAX_CHUNK_SIZE: Final = 1000
 #: the margin is at least RATE_WINDOW_MARGIN_MIN seconds, the jitter seen on loopback.
 RATE_WINDOW_MARGIN: Final = 0.005
 RATE_WINDOW_MARGIN_MIN: Final = 0.05
+#: A call woken later than this share of the margin after its slot books a new slot (the
+#: process stalled; going would bunch it with the calls booked after it). The rest of the
+#: margin is for transit jitter.
+RATE_LATE_WAKE_SHARE: Final = 0.5
 
 # --- reaction to the API's own pushback --------------------------------------------------
 #: On 40202 the whole dispatcher pauses for this fraction of the rate period (15 s at

@@ -7,7 +7,8 @@ Two small meters, one protocol (``acquire`` / ``release``), combined by :class:`
   starts at the steady rate instead of with a burst. ``aiolimiter.AsyncLimiter(2000, 60)``
   is a leaky bucket that admits ~2000 at once and ~4000 in the first minute; the API answers
   that with 40202. Slots are booked on the grid, not from wake-up times, so the event loop's
-  wake-up lateness never accumulates into lost throughput.
+  wake-up lateness never accumulates into lost throughput; a call woken much later than its
+  slot (the process stalled) books a new one instead of going in a burst with the others.
 * :class:`ConcurrencyMeter` caps calls in flight. Its cap shrinks on 40209 ("too many
   simultaneous queries") and grows back one slot at a time while the API stays quiet.
 
@@ -31,6 +32,7 @@ import anyio
 from ._constants import (
     CONCURRENCY_BACKOFF_FACTOR,
     CONCURRENCY_RECOVERY_SECONDS,
+    RATE_LATE_WAKE_SHARE,
     RATE_WINDOW_MARGIN,
     RATE_WINDOW_MARGIN_MIN,
 )
@@ -65,6 +67,9 @@ class RateMeter:
         self.limit = limit
         self.period = period
         self.interval = slot_interval(limit, period, margin)
+        # How late a call may go after its slot: half the margin (the other half absorbs transit
+        # jitter). Later than that, going would bunch it with the calls booked after it.
+        self.lateness = max(period * margin, RATE_WINDOW_MARGIN_MIN) * RATE_LATE_WAKE_SHARE
         self._clock = clock
         self._next_slot = -math.inf
         self._paused_until = -math.inf
@@ -85,8 +90,15 @@ class RateMeter:
             slot = self.book(now)
             if slot > now:
                 await self._clock.sleep(slot - now)
+            woke = self._clock.now()
             # A pause that began while we waited moves us behind it.
-            if self._clock.now() >= self._paused_until:
+            if woke < self._paused_until:
+                continue
+            # Woken well after the slot (the process stalled: a long garbage collection, a starved
+            # CPU), going now would send this call together with every other one whose slot passed
+            # meanwhile: a burst the API's window counts (40202). The slot is left unused and a new
+            # one booked, so a stall costs its own length and never a refusal.
+            if woke - slot <= self.lateness:
                 return
 
     def release(self) -> None:

@@ -38,6 +38,8 @@ import anyio
 from ._constants import (
     CONCURRENCY_BACKOFF_FACTOR,
     CONCURRENCY_RECOVERY_SECONDS,
+    RATE_LATE_WAKE_SHARE,
+    RATE_WINDOW_MARGIN,
     SHARED_FLUSH_SECONDS,
     SHARED_KEY_PREFIX,
     SHARED_LEASE_SECONDS,
@@ -314,6 +316,8 @@ class SharedRateMeter:
         self.limit = limit
         self.period = period
         self.interval = slot_interval(limit, period, minimum=SHARED_RATE_WINDOW_MARGIN_MIN)
+        # As RateMeter: a call woken this much after its slot books another (see pacing.py).
+        self.lateness = max(period * RATE_WINDOW_MARGIN, SHARED_RATE_WINDOW_MARGIN_MIN) * RATE_LATE_WAKE_SHARE
         self._account = account
         self._key = account.key("schedule")
         self._submit = submit
@@ -340,7 +344,8 @@ class SharedRateMeter:
             delay = slot - clock.now()
             if delay > 0:
                 await clock.sleep(delay)
-            if clock.now() >= self._paused_until:
+            woke = clock.now()
+            if woke >= self._paused_until and woke - slot <= self.lateness:
                 return
 
     def pause(self, seconds: float) -> None:

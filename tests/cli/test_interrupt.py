@@ -14,8 +14,10 @@ output, and reruns the job to its end.
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +26,7 @@ import pytest
 from dataforseo_bulk.emulator import expected_backlinks
 from dataforseo_bulk.targets import normalize_target
 
-from .conftest import Emulator, Emulators, cli_env, csv_rows, ctrl_c_able, dry_run
+from .conftest import Emulator, Emulators, cli_env, csv_rows, ctrl_c_able, dry_run, start_cli
 
 pytestmark = pytest.mark.loopback
 
@@ -112,3 +114,28 @@ def test_ctrl_c_is_ignored_when_the_command_was_started_ignoring_it(
     assert INTERRUPTED not in done.stderr
     rows = csv_rows(output.read_text(encoding="utf-8"))
     assert sorted(r["target"] for r in rows) == sorted(targets)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_the_demo_stopped_mid_job_ends_in_its_lines_without_a_traceback(tmp_path: Path, sig: int) -> None:
+    # The demo serves its emulator in the same process: stopping the job must not cut the
+    # emulator's requests in flight (each once logged a CancelledError traceback).
+    stderr = tmp_path / "stderr.txt"
+    output = tmp_path / "demo.csv"
+    process = start_cli("demo", "-o", str(output), stderr=stderr)
+    try:
+        deadline = time.monotonic() + 60
+        while "progress:" not in stderr.read_text(encoding="utf-8", errors="replace"):
+            assert process.poll() is None and time.monotonic() < deadline, stderr.read_text()
+            time.sleep(0.05)
+        time.sleep(0.5)  # calls in flight: the demo paces 100 calls over ~3 s
+        process.send_signal(sig)
+        assert process.wait(timeout=60) == 2
+    finally:
+        process.kill()
+        process.wait()
+    said = stderr.read_text(encoding="utf-8")
+    assert "Traceback" not in said and "Error" not in said, said
+    assert said.rstrip("\n").splitlines()[-1] == INTERRUPTED
+    assert not output.exists()
+    assert output.with_name("demo.partial.csv").is_file()

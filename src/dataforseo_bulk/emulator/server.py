@@ -18,6 +18,8 @@ import sys
 from collections.abc import AsyncIterator, Generator, Sequence
 from typing import Final
 
+import anyio
+
 from .app import ConnectionDropped, create_app
 from .config import DEFAULT_PASSWORD, EmulatorConfig
 from .faults import DEFAULT_FAULTS, FAULT_DESCRIPTIONS, FAULT_KINDS, LONG_FAULTS
@@ -106,7 +108,10 @@ async def serve(
         yield _url(sock)
     finally:
         server.should_exit = True
-        with contextlib.suppress(SystemExit):  # uvicorn exits this way when startup fails
+        # Shielded: a cancelled host (Ctrl-C on the demo) would otherwise cancel uvicorn's task
+        # through this await, cutting requests and the lifespan mid-way (each logged with a
+        # traceback); uvicorn's own graceful shutdown ends them instead.
+        with anyio.CancelScope(shield=True), contextlib.suppress(SystemExit):  # SystemExit: startup failed
             await running
         sock.close()
         uvicorn_errors.removeFilter(hide_drops)

@@ -116,6 +116,16 @@ def test_ctrl_c_is_ignored_when_the_command_was_started_ignoring_it(
     assert sorted(r["target"] for r in rows) == sorted(targets)
 
 
+def wait_for_the_demos_calls(process: subprocess.Popen[bytes], stderr: Path) -> float:
+    """Return (a deadline a minute ahead) once the demo's job has calls in flight."""
+    deadline = time.monotonic() + 60
+    while "progress:" not in stderr.read_text(encoding="utf-8", errors="replace"):
+        assert process.poll() is None and time.monotonic() < deadline, stderr.read_text()
+        time.sleep(0.05)
+    time.sleep(0.5)  # the demo paces its 100 calls over ~3 s: some are in flight now
+    return deadline
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_the_demo_stopped_mid_job_ends_in_its_lines_without_a_traceback(tmp_path: Path, sig: int) -> None:
     # The demo serves its emulator in the same process: stopping the job must not cut the
@@ -124,11 +134,7 @@ def test_the_demo_stopped_mid_job_ends_in_its_lines_without_a_traceback(tmp_path
     output = tmp_path / "demo.csv"
     process = start_cli("demo", "-o", str(output), stderr=stderr)
     try:
-        deadline = time.monotonic() + 60
-        while "progress:" not in stderr.read_text(encoding="utf-8", errors="replace"):
-            assert process.poll() is None and time.monotonic() < deadline, stderr.read_text()
-            time.sleep(0.05)
-        time.sleep(0.5)  # calls in flight: the demo paces 100 calls over ~3 s
+        wait_for_the_demos_calls(process, stderr)
         process.send_signal(sig)
         assert process.wait(timeout=60) == 2
     finally:
@@ -139,3 +145,23 @@ def test_the_demo_stopped_mid_job_ends_in_its_lines_without_a_traceback(tmp_path
     assert said.rstrip("\n").splitlines()[-1] == INTERRUPTED
     assert not output.exists()
     assert output.with_name("demo.partial.csv").is_file()
+
+
+def test_ctrl_c_pressed_again_and_again_still_ends_with_status_2(tmp_path: Path) -> None:
+    # An impatient user: Ctrl-C every 10 ms until the command has exited. Those that come after
+    # the job has unwound (the line printed, the interpreter ending) once killed it by the
+    # signal itself (status 130 in a shell) instead of the documented 2.
+    stderr = tmp_path / "stderr.txt"
+    process = start_cli("demo", "-o", str(tmp_path / "demo.csv"), stderr=stderr)
+    try:
+        deadline = wait_for_the_demos_calls(process, stderr)
+        while process.poll() is None and time.monotonic() < deadline:
+            process.send_signal(signal.SIGINT)
+            time.sleep(0.01)
+        assert process.wait(timeout=60) == 2
+    finally:
+        process.kill()
+        process.wait()
+    said = stderr.read_text(encoding="utf-8")
+    assert "Traceback" not in said, said
+    assert said.rstrip("\n").splitlines()[-1] == INTERRUPTED

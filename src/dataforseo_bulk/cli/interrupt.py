@@ -51,3 +51,7 @@ async def until_interrupted(command: Callable[[A], Awaitable[int]], args: A) -> 
     finally:
         for sig in handled:
             loop.remove_signal_handler(sig)
+            if scope.cancel_called:
+                # Stopped: what is left is one line and the exit. A second Ctrl-C now would
+                # only turn exit status 2 into a death by signal (130, 143).
+                signal.signal(sig, signal.SIG_IGN)

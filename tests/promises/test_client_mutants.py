@@ -1,0 +1,151 @@
+"""Tests for mutants of ``client.py`` that survived the suite (docs/testing.md, "Mutation
+testing"): what the job methods' help says, the type named by a wrong argument's ``TypeError``,
+the deadline of one call, ``params`` that would set ``targets`` or ``tag``, each job's call tags,
+the ``clock`` hook. Through the public client, the API mocked by respx on looptime's fake clock.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from conftest import LOGIN, PASSWORD, FakeAPI, ok, scripted
+from dataforseo_bulk import BULK_BACKLINKS, ENDPOINTS, BulkClient, ConfigurationError, RetryPolicy
+from dataforseo_bulk.pacing import Clock
+
+pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
+
+
+def client(**knobs: object) -> BulkClient:
+    return BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
+
+
+JOB_METHODS = [*ENDPOINTS, "run", "stream"]  # a method per endpoint, named as it is
+
+
+# client.py: every job method's help() ends with what every job takes and gives, after its own
+# text ("one text for the nine methods, as help() and the docs show them").
+@pytest.mark.parametrize("name", JOB_METHODS)
+def test_each_job_method_s_help_says_what_it_does_then_what_every_job_takes_and_gives(name: str) -> None:
+    doc = inspect.getdoc(getattr(BulkClient, name))
+    assert doc is not None
+    own = doc.index(doc.splitlines()[0])
+    arguments = doc.index("* **targets** - the domains, subdomains and URLs")
+    raises = doc.index("Raises :class:`JobAborted`")
+    assert own == 0 < arguments < doc.index("* **on_progress** - *(optional)* called with") < raises
+    assert doc.count("* **targets** -") == 1
+    gives = "Returns a :class:`BulkResult`" if name != "stream" else "from the ``async with``, after"
+    assert gives in doc
+    assert "\n\n\n" not in doc  # one blank line between the method's text and the arguments
+    assert "XX" not in doc
+
+
+# The client's docstring: a bad argument raises TypeError "before any call", and the message
+# names what was given, so the caller sees which argument is wrong.
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda c: c.bulk_backlinks("cnn.com"), "not one str (it would be read character by character)"),
+        (lambda c: c.bulk_backlinks(b"cnn.com"), "not one bytes"),
+        (lambda c: c.bulk_backlinks(["cnn.com"], checkpoint=3), "file name (str or path), not int"),
+        (lambda c: c.run(3, ["cnn.com"]), "its name (e.g. 'bulk_ranks'), not int"),
+    ],
+    ids=["a str", "bytes", "an int checkpoint", "an int endpoint"],
+)
+async def test_a_wrong_argument_s_type_error_names_what_was_given(
+    api: FakeAPI, call: Callable[[BulkClient], Awaitable[Any]], message: str
+) -> None:
+    async with client() as c:
+        with pytest.raises(TypeError) as caught:
+            await call(c)
+    assert message in str(caught.value)
+    assert api.calls == []
+
+
+# README / BulkClient's docstring: "timeout - a deadline in seconds for the whole of one call
+# (connect, send, wait, read) ... A call cut at the deadline may have been billed: it counts in
+# stats.unknown_cost_calls and is retried."
+async def test_a_call_is_cut_at_the_timeout_counted_as_of_unknown_cost_and_retried(api: FakeAPI) -> None:
+    slow_then_quick = [60.0, 0.0]
+
+    async def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        await anyio.sleep(slow_then_quick[len(api.calls) - 1])
+        return ok(targets)
+
+    api.respond = respond
+    async with client(timeout=5, retry_policy=RetryPolicy.testing(max_retries=1)) as c:
+        result = await c.bulk_backlinks(["a.com", "b.com"])
+    assert sorted(result) == ["a.com", "b.com"]
+    assert len(api.calls) == 2
+    assert result.stats.unknown_cost_calls == 1
+    assert result.stats.retries == 1
+
+
+async def test_a_call_cut_at_the_timeout_with_no_retry_left_fails_its_targets_saying_so(
+    api: FakeAPI,
+) -> None:
+    async def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        await anyio.sleep(60.0)
+        return ok(targets)
+
+    api.respond = respond
+    async with client(timeout=5, max_retries=0) as c:
+        result = await c.bulk_backlinks(["a.com"])
+    assert dict(result) == {}
+    assert "within the 5 s deadline" in result.failed["a.com"].reason
+    assert result.stats.unknown_cost_calls == 1
+
+
+# engine/endpoints: "targets and tag are the client's": the low-level job() refuses params that
+# would set them, naming them, before any call.
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"targets": ["x.com"]}, "['targets']"),
+        ({"tag": "mine"}, "['tag']"),
+        ({"tag": 1, "targets": 2}, "['tag', 'targets']"),
+    ],
+)
+async def test_job_refuses_params_that_set_targets_or_tag(
+    api: FakeAPI, params: dict[str, Any], named: str
+) -> None:
+    async with client() as c:
+        with pytest.raises(ConfigurationError) as caught:
+            c.job(BULK_BACKLINKS, lambda outcome: None, params=params)
+    assert f"params may not set {named}: the client fills in targets and tag" in str(caught.value)
+    assert api.calls == []
+
+
+# docs/cli.md quotes a call's tag: "tag 'dfsb-206b1d54-3'": the job's id, then the chunk. Each
+# job has its own id, so the API's logs tell two jobs' calls apart.
+async def test_each_call_is_tagged_with_its_job_s_id_and_its_chunk(api: FakeAPI) -> None:
+    async with client(chunk_size=2) as c:
+        await c.bulk_backlinks(["a.com", "b.com", "c.com"])
+        await c.bulk_backlinks(["d.com"])
+    tags = [call.tag for call in api.calls]
+    assert all(re.fullmatch(r"dfsb-[0-9a-f]{8}-\d+", tag) for tag in tags), tags
+    first_job = {tag.rsplit("-", 1)[0] for tag in tags[:2]}
+    second_job = {tag.rsplit("-", 1)[0] for tag in tags[2:]}
+    assert len(first_job) == len(second_job) == 1 and first_job != second_job
+    assert sorted(tag.rsplit("-", 1)[1] for tag in tags[:2]) == ["0", "1"]
+
+
+# BulkClient's docstring: "clock - the time source of pacing and backoff; tests pass a fake one".
+async def test_the_clock_hook_is_the_time_source_of_the_backoff(api: FakeAPI) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    api.respond = scripted(lambda t: httpx.Response(500, text="oops"), ok)
+    async with client(clock=Clock(now=anyio.current_time, sleep=sleep)) as c:
+        result = await c.bulk_backlinks(["a.com"])
+    assert dict(result) == {"a.com": result["a.com"]} and not result.failed
+    assert result.stats.retries == 1
+    assert slept and slept[0] > 0  # the backoff's wait went through the given clock

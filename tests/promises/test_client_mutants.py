@@ -7,6 +7,8 @@ the ``clock`` hook. Through the public client, the API mocked by respx on loopti
 from __future__ import annotations
 
 import inspect
+import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -149,3 +151,86 @@ async def test_the_clock_hook_is_the_time_source_of_the_backoff(api: FakeAPI) ->
     assert dict(result) == {"a.com": result["a.com"]} and not result.failed
     assert result.stats.retries == 1
     assert slept and slept[0] > 0  # the backoff's wait went through the given clock
+
+
+# BulkClient's docstring: login and password default to the environment variables; each way
+# of missing one says which and where to put it, before any call.
+@pytest.mark.parametrize(
+    ("login", "password", "message"),
+    [
+        (
+            None,
+            None,
+            "no API credentials: pass login= and password= (from https://app.dataforseo.com/api-access)",
+        ),
+        (
+            "me@example.com",
+            None,
+            "no API password for login 'me@example.com': pass password= or set DATAFORSEO_PASSWORD",
+        ),
+        (None, "secret-pw", "no API login to go with the password: pass login= or set DATAFORSEO_LOGIN"),
+        ("", "", "no API credentials"),
+    ],
+    ids=["neither", "no password", "no login", "both empty"],
+)
+def test_missing_credentials_say_which_is_missing(
+    monkeypatch: pytest.MonkeyPatch, login: str | None, password: str | None, message: str
+) -> None:
+    monkeypatch.delenv("DATAFORSEO_LOGIN", raising=False)
+    monkeypatch.delenv("DATAFORSEO_PASSWORD", raising=False)
+    with pytest.raises(ConfigurationError) as caught:
+        BulkClient(login, password)
+    assert str(caught.value).startswith(message)
+    assert "secret-pw" not in str(caught.value)
+
+
+# "timeout - a deadline in seconds ... float > 0, or an httpx.Timeout ... connecting has its own
+# 10 s limit": what the client's own httpx client hands its transport with each call.
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (None, {"connect": 10.0, "read": 150.0, "write": 150.0, "pool": 150.0}),
+        (30, {"connect": 10.0, "read": 30, "write": 30, "pool": 30}),
+        (0.5, {"connect": 0.5, "read": 0.5, "write": 0.5, "pool": 0.5}),
+    ],
+    ids=["default", "30 s", "half a second"],
+)
+async def test_the_timeout_reaches_the_transport_with_its_own_connect_limit(
+    seconds: float | None, expected: dict[str, float]
+) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        targets = json.loads(request.content)[0]["targets"]
+        return ok(targets)
+
+    knobs: dict[str, object] = {"transport": httpx.MockTransport(handle), "check_balance": False}
+    if seconds is not None:
+        knobs["timeout"] = seconds
+    async with client(**knobs) as c:
+        result = await c.bulk_backlinks(["a.com"])
+    assert "a.com" in result
+    assert seen[-1] == expected
+
+
+@pytest.mark.parametrize("timeout", [True, "15", 0, -1.0, float("nan")])
+def test_a_timeout_that_is_not_seconds_above_zero_is_refused(timeout: object) -> None:
+    with pytest.raises(ConfigurationError, match=r"timeout=.*: give seconds > 0"):
+        client(timeout=timeout)
+
+
+# BulkClient's docstring: "max_concurrency ... above it [30] the extra calls are refused (40209),
+# so a higher value is logged as a warning".
+def test_a_cap_in_flight_above_the_api_s_is_logged_as_a_warning_saying_why(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="dataforseo_bulk")
+    client(max_concurrency=30)
+    assert not caplog.records
+    client(max_concurrency=40)
+    assert [r.getMessage() for r in caplog.records] == [
+        "40 calls at once is more than the 30 the API allows: the extra calls are refused (40209) "
+        "and the job slows down; use 30 or fewer unless your account allows more"
+    ]
+    assert caplog.records[0].levelno == logging.WARNING

@@ -234,3 +234,39 @@ def test_a_cap_in_flight_above_the_api_s_is_logged_as_a_warning_saying_why(
         "and the job slows down; use 30 or fewer unless your account allows more"
     ]
     assert caplog.records[0].levelno == logging.WARNING
+
+
+# BulkClient's docstring: "Every argument is checked here, before any network call: a bad one
+# raises ConfigurationError ... saying how to fix the call" (TypeError for a hook that is not a
+# function). Each message whole, as the user reads it.
+@pytest.mark.parametrize(
+    ("knobs", "error", "message"),
+    [
+        (
+            {"check_balance": "yes"},
+            ConfigurationError,
+            "check_balance='yes': give True (read the balance as a job starts, free) or False "
+            "(credentials without access to it, or no cap wanted)",
+        ),
+        ({"on_progress": 3}, TypeError, "on_progress must be a function (or None), not int"),
+        ({"on_retry": "print"}, TypeError, "on_retry must be a function (or None), not str"),
+        (
+            {"cache": "results.sqlite"},
+            ConfigurationError,
+            "cache= needs max_age=: how old a cached answer may be to answer a target, e.g. "
+            "max_age=timedelta(days=7) or max_age=3600 (seconds); 0 buys every answer again",
+        ),
+        (
+            {"max_age": 60},
+            ConfigurationError,
+            "max_age=60 without cache=: give cache='results.sqlite' too, or drop max_age",
+        ),
+    ],
+    ids=["check_balance", "on_progress", "on_retry", "cache without max_age", "max_age without cache"],
+)
+def test_a_bad_knob_s_message_says_how_to_fix_the_call(
+    knobs: dict[str, object], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error) as caught:
+        client(**knobs)
+    assert str(caught.value) == message

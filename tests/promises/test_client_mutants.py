@@ -270,3 +270,11 @@ def test_a_bad_knob_s_message_says_how_to_fix_the_call(
     with pytest.raises(error) as caught:
         client(**knobs)
     assert str(caught.value) == message
+
+
+async def test_http_client_and_transport_together_are_refused_saying_why(api: FakeAPI) -> None:
+    async with httpx.AsyncClient() as own:
+        with pytest.raises(ConfigurationError) as caught:
+            client(http_client=own, transport=httpx.MockTransport(lambda request: httpx.Response(500)))
+    assert str(caught.value) == "give http_client= or transport=, not both (a client has its own transport)"
+    assert api.calls == []

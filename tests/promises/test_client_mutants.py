@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from conftest import LOGIN, PASSWORD, FakeAPI, ok, scripted
-from dataforseo_bulk import BULK_BACKLINKS, ENDPOINTS, BulkClient, ConfigurationError, RetryPolicy
+from dataforseo_bulk import BULK_BACKLINKS, ENDPOINTS, BulkClient, ConfigurationError, Progress, RetryPolicy
 from dataforseo_bulk.pacing import Clock
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
@@ -278,3 +278,45 @@ async def test_http_client_and_transport_together_are_refused_saying_why(api: Fa
             client(http_client=own, transport=httpx.MockTransport(lambda request: httpx.Response(500)))
     assert str(caught.value) == "give http_client= or transport=, not both (a client has its own transport)"
     assert api.calls == []
+
+
+# BulkClient's docstring: "on_progress - called with a Progress after every chunk of every job
+# (a job method's own on_progress takes precedence)".
+async def test_the_client_s_on_progress_sees_every_chunk_of_every_job_unless_the_job_has_its_own(
+    api: FakeAPI,
+) -> None:
+    seen: list[Progress] = []
+    own: list[Progress] = []
+    async with client(on_progress=seen.append, chunk_size=2) as c:
+        await c.bulk_backlinks(["a.com", "b.com", "c.com"])
+        await c.bulk_backlinks(["d.com"])
+        await c.bulk_backlinks(["e.com"], on_progress=own.append)
+    assert len(seen) == 3 and len(own) == 1
+    assert seen[1].targets_done == 3 and seen[2].targets_done == 1  # each job counts its own
+
+
+class _Transport(httpx.AsyncBaseTransport):
+    """Answers every call; remembers whether it was closed."""
+
+    closed = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return ok(json.loads(request.content)[0]["targets"])
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+# BulkClient's docstring: "Use it as an async context manager (or call aclose): it closes the
+# connections it opened"; "http_client - your own httpx.AsyncClient ... used as it is and left open".
+async def test_the_client_closes_what_it_opened_and_leaves_the_caller_s_client_open() -> None:
+    transport = _Transport()
+    async with client(transport=transport, check_balance=False) as c:
+        assert "a.com" in await c.bulk_backlinks(["a.com"])
+    assert transport.closed
+    theirs = _Transport()
+    async with httpx.AsyncClient(transport=theirs) as own:
+        async with client(http_client=own, check_balance=False) as c:
+            assert "a.com" in await c.bulk_backlinks(["a.com"])
+        assert not own.is_closed and not theirs.closed
+        assert (await own.post("https://api.dataforseo.com/v3/x", json=[{"targets": ["b.com"]}])).is_success

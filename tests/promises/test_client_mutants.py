@@ -320,3 +320,31 @@ async def test_the_client_closes_what_it_opened_and_leaves_the_caller_s_client_o
             assert "a.com" in await c.bulk_backlinks(["a.com"])
         assert not own.is_closed and not theirs.closed
         assert (await own.post("https://api.dataforseo.com/v3/x", json=[{"targets": ["b.com"]}])).is_success
+
+
+# BulkClient's docstring: "base_url - where the API is ... http:// only on loopback (an
+# emulator), so that credentials never travel in clear": a refused one says why and what to give;
+# a trailing slash is no mistake.
+@pytest.mark.parametrize(
+    ("base_url", "message"),
+    [
+        (
+            "http://api.dataforseo.com",
+            "base_url='http://api.dataforseo.com': plain http would send your credentials in clear; "
+            "use https://, or http:// only on loopback (127.0.0.1, localhost) for the emulator",
+        ),
+        ("https://[::1", "base_url='https://[::1' is not a URL (Invalid port: ':1')"),
+    ],
+    ids=["plain http", "not a URL"],
+)
+def test_a_refused_base_url_says_why_and_what_to_give(base_url: str, message: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        client(base_url=base_url)
+    assert str(caught.value).startswith(message)
+
+
+async def test_a_base_url_with_a_trailing_slash_reaches_the_same_endpoint(api: FakeAPI) -> None:
+    async with client(base_url="https://api.dataforseo.com/") as c:
+        result = await c.bulk_backlinks(["a.com"])
+    assert c.base_url == "https://api.dataforseo.com"
+    assert "a.com" in result and len(api.calls) == 1

@@ -11,11 +11,13 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
+import respx
 
 from conftest import LOGIN, PASSWORD, FakeAPI, ok, scripted
 from dataforseo_bulk import BULK_BACKLINKS, ENDPOINTS, BulkClient, ConfigurationError, Progress, RetryPolicy
@@ -348,3 +350,35 @@ async def test_a_base_url_with_a_trailing_slash_reaches_the_same_endpoint(api: F
         result = await c.bulk_backlinks(["a.com"])
     assert c.base_url == "https://api.dataforseo.com"
     assert "a.com" in result and len(api.calls) == 1
+
+
+# docs/scaling.md: "every client of the same account (same API base URL, same login) on the same
+# Redis shares" the limits; keys are "dataforseo-bulk:{H}:NAME", H a hash of the base URL and
+# the login: another login, or another API, is another account with its own schedule.
+@pytest.mark.looptime(False)
+async def test_shared_limits_are_per_account_base_url_and_login(tmp_path: Path) -> None:
+    from shared.redis_server import RedisServer
+
+    workdir = tmp_path / "redis"
+    workdir.mkdir()
+    server = RedisServer(workdir)
+    try:
+        accounts = [
+            (LOGIN, "https://api.dataforseo.com"),
+            ("other@example.com", "https://api.dataforseo.com"),
+            (LOGIN, "https://sandbox.dataforseo.com"),
+        ]
+        for login, base_url in accounts:
+            with respx.mock(assert_all_called=False) as router:
+                router.post(url__regex=r".*/live$").mock(
+                    side_effect=lambda r: ok(json.loads(r.content)[0]["targets"])
+                )
+                async with BulkClient(
+                    login, PASSWORD, base_url=base_url, shared_limits=server.url, check_balance=False
+                ) as c:
+                    assert "a.com" in await c.bulk_backlinks(["a.com"])
+        with server.client() as probe:
+            schedules = {key for key in probe.scan_iter("dataforseo-bulk:*:schedule")}
+        assert len(schedules) == 3
+    finally:
+        server.stop()

@@ -768,7 +768,8 @@ class BulkClient:
                 exc.result = BulkResult(job.answers(), failed, job.stats())
                 raise
             except BaseExceptionGroup as group:
-                raise _one_error(group) from None
+                error = _one_error(group)
+                raise error from error.__cause__  # the group when several, else its own cause
         return BulkResult(job.answers(), failed, stats)
 
     @overload
@@ -880,7 +881,8 @@ class BulkClient:
                         tg.cancel_scope.cancel()
             except BaseExceptionGroup as group:
                 # An error from the job or the consumer's block: raise it as itself, not in a group.
-                raise _one_error(group) from None
+                error = _one_error(group)
+                raise error from error.__cause__  # the group when several, else its own cause
         if raised:
             raise raised[0]
 

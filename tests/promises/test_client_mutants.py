@@ -382,3 +382,24 @@ async def test_shared_limits_are_per_account_base_url_and_login(tmp_path: Path) 
         assert len(schedules) == 3
     finally:
         server.stop()
+
+
+def test_of_several_errors_the_first_is_raised_with_the_group_as_its_cause() -> None:
+    # What a caller of bulk_*() / stream() gets when a job's task groups wrap more than one error.
+    from dataforseo_bulk.client import _one_error
+
+    first, second = ValueError("bad item"), RuntimeError("hook failed")
+    group = BaseExceptionGroup("job", [first, ExceptionGroup("inner", [second])])
+
+    def raise_as_the_client_does() -> None:
+        error = _one_error(group)
+        raise error from error.__cause__
+
+    with pytest.raises(ValueError, match="bad item") as caught:
+        raise_as_the_client_does()
+    assert caught.value is first
+    assert caught.value.__cause__ is group
+
+    alone = KeyError("k")
+    alone.__cause__ = OSError("why")
+    assert _one_error(BaseExceptionGroup("job", [alone])).__cause__.args == ("why",)

@@ -58,6 +58,15 @@ def slot_interval(
     return (period + max(period * margin, minimum)) / limit
 
 
+def lateness_allowed(
+    period: float, margin: float = RATE_WINDOW_MARGIN, minimum: float = RATE_WINDOW_MARGIN_MIN
+) -> float:
+    """How late after its slot a call may still go: a share of the window's margin (the rest
+    absorbs transit jitter). Later than that, going would bunch it with the calls booked after
+    it, so it books a new slot instead."""
+    return max(period * margin, minimum) * RATE_LATE_WAKE_SHARE
+
+
 class RateMeter:
     """At most ``limit`` calls in any window of ``period`` seconds, evenly spaced."""
 
@@ -67,9 +76,7 @@ class RateMeter:
         self.limit = limit
         self.period = period
         self.interval = slot_interval(limit, period, margin)
-        # How late a call may go after its slot: half the margin (the other half absorbs transit
-        # jitter). Later than that, going would bunch it with the calls booked after it.
-        self.lateness = max(period * margin, RATE_WINDOW_MARGIN_MIN) * RATE_LATE_WAKE_SHARE
+        self.lateness = lateness_allowed(period, margin)
         self._clock = clock
         self._next_slot = -math.inf
         self._paused_until = -math.inf

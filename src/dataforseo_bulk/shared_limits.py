@@ -38,8 +38,6 @@ import anyio
 from ._constants import (
     CONCURRENCY_BACKOFF_FACTOR,
     CONCURRENCY_RECOVERY_SECONDS,
-    RATE_LATE_WAKE_SHARE,
-    RATE_WINDOW_MARGIN,
     SHARED_FLUSH_SECONDS,
     SHARED_KEY_PREFIX,
     SHARED_LEASE_SECONDS,
@@ -51,7 +49,7 @@ from ._constants import (
     SHARED_WAKE_POLL_SECONDS,
 )
 from .errors import ConfigurationError, SharedLimitsLost, SharedLimitsUnavailable
-from .pacing import LOOP_CLOCK, Clock, Pacer, slot_interval
+from .pacing import LOOP_CLOCK, Clock, Pacer, lateness_allowed, slot_interval
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -316,8 +314,7 @@ class SharedRateMeter:
         self.limit = limit
         self.period = period
         self.interval = slot_interval(limit, period, minimum=SHARED_RATE_WINDOW_MARGIN_MIN)
-        # As RateMeter: a call woken this much after its slot books another (see pacing.py).
-        self.lateness = max(period * RATE_WINDOW_MARGIN, SHARED_RATE_WINDOW_MARGIN_MIN) * RATE_LATE_WAKE_SHARE
+        self.lateness = lateness_allowed(period, minimum=SHARED_RATE_WINDOW_MARGIN_MIN)
         self._account = account
         self._key = account.key("schedule")
         self._submit = submit

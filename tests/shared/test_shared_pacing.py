@@ -10,13 +10,15 @@ import anyio
 import fakeredis
 import pytest
 
-from dataforseo_bulk.pacing import LOOP_CLOCK
+from dataforseo_bulk.pacing import LOOP_CLOCK, Clock
 from dataforseo_bulk.shared_limits import SharedAccount, SharedLimits, SharedPacer
 
 pytestmark = pytest.mark.looptime
 
 
-def pacers(count: int, *, rate: tuple[int, float] = (60, 60.0), cap: int = 30) -> list[SharedPacer]:
+def pacers(
+    count: int, *, rate: tuple[int, float] = (60, 60.0), cap: int = 30, clock: Clock = LOOP_CLOCK
+) -> list[SharedPacer]:
     server = fakeredis.FakeServer()
     made = []
     for _ in range(count):
@@ -25,7 +27,12 @@ def pacers(count: int, *, rate: tuple[int, float] = (60, 60.0), cap: int = 30) -
         account.redis = fakeredis.FakeAsyncRedis(server=server)
         made.append(
             SharedPacer(
-                account, rate_limit=rate[0], rate_period=rate[1], max_concurrency=cap, redis_clock=LOOP_CLOCK
+                account,
+                rate_limit=rate[0],
+                rate_period=rate[1],
+                max_concurrency=cap,
+                clock=clock,
+                redis_clock=clock,
             )
         )
     return made
@@ -163,3 +170,29 @@ async def test_a_pause_reaches_a_call_already_waiting_for_its_slot() -> None:
     assert len(admitted) == 6
     assert sorted(t - start for t in admitted)[:3] == pytest.approx([0, 1, 2], abs=0.05)
     assert all(t - start >= 17.5 for t in sorted(admitted)[3:])
+
+
+async def test_a_stalled_process_never_sends_the_calls_it_slept_through_at_once() -> None:
+    # As for the local meter (tests/test_pacing.py): every sleeper wakes late after a stall; the
+    # calls whose slots passed must not go together, or a window later the API sees one too many.
+    limit, period = 100, 6.0
+    offset = {"seconds": 0.0}
+    clock = Clock(now=lambda: anyio.current_time() + offset["seconds"], sleep=anyio.sleep)
+    sent: list[float] = []
+
+    async def caller(pacer: SharedPacer, calls: int) -> None:
+        for _ in range(calls):
+            async with pacer.slot():
+                sent.append(clock.now())
+
+    async def stall_once() -> None:
+        await anyio.sleep(1.0)
+        offset["seconds"] += 0.4  # well over the shared schedule's 150 ms margin
+
+    both = pacers(2, rate=(limit, period), clock=clock)
+    async with both[0].running(), both[1].running(), anyio.create_task_group() as tg:
+        tg.start_soon(stall_once)
+        for i in range(20):
+            tg.start_soon(caller, both[i % 2], 15)
+    assert len(sent) == 300
+    assert max_in_any_window(sent, period) <= limit

@@ -1,27 +1,29 @@
 """Small raw-socket HTTP servers on loopback, each misbehaving in one way, for the network tests.
 
-A server is a handler of one connection (an anyio ``SocketStream``) served on a free port of
-127.0.0.1 for the length of an ``async with``; it runs on whatever event loop the test runs on
-(asyncio or trio). Nothing here parses HTTP beyond finding the end of one request.
+A server is a handler of one connection (an anyio byte stream: a socket, or TLS over one) served
+on a free port of 127.0.0.1 for the length of an ``async with``; it runs on whatever event loop
+the test runs on (asyncio or trio). Nothing here parses HTTP beyond finding the end of one request.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
-from anyio.abc import SocketAttribute, SocketStream
+from anyio.abc import ByteStream, SocketAttribute
+from anyio.streams.tls import TLSStream
 
 
 @dataclass
 class Conn:
     """One accepted connection and every byte received on it."""
 
-    stream: SocketStream
+    stream: ByteStream  # a socket, or TLS over one
     received: bytearray = field(default_factory=bytearray)
     hung_up: anyio.Event = field(default_factory=anyio.Event)  # set when the client closed it
 
@@ -37,6 +39,7 @@ class Server:
     connections: list[Conn] = field(default_factory=list)
     listening: anyio.CancelScope = field(default_factory=anyio.CancelScope)  # the listening task's
     closed: anyio.Event = field(default_factory=anyio.Event)  # set once the port is closed
+    refused_handshakes: int = 0  # TLS connections the client gave up before any request
 
     @property
     def requests(self) -> int:
@@ -50,12 +53,24 @@ class Server:
 
 
 @asynccontextmanager
-async def raw_server(handler: Handler) -> AsyncIterator[Server]:
-    """Serve ``handler`` on a free loopback port until the block ends."""
-    (listener,) = (await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)).listeners
-    server = Server(f"http://127.0.0.1:{listener.extra(SocketAttribute.local_port)}")
+async def raw_server(handler: Handler, *, tls: ssl.SSLContext | None = None) -> AsyncIterator[Server]:
+    """Serve ``handler`` on a free loopback port until the block ends; with ``tls`` (a server
+    context), over TLS, as ``https://localhost:PORT``."""
+    (tcp,) = (await anyio.create_tcp_listener(local_host="127.0.0.1", local_port=0)).listeners
+    port = tcp.extra(SocketAttribute.local_port)
+    server = Server(f"https://localhost:{port}" if tls is not None else f"http://127.0.0.1:{port}")
 
-    async def serve_one(stream: SocketStream) -> None:
+    async def serve_one(stream: ByteStream) -> None:
+        if tls is not None:
+            try:
+                # standard_compatible=False: a client may close without TLS's close_notify.
+                stream = await TLSStream.wrap(
+                    stream, server_side=True, ssl_context=tls, standard_compatible=False
+                )
+            except (ssl.SSLError, anyio.BrokenResourceError, anyio.EndOfStream, OSError):
+                server.refused_handshakes += 1  # the client did not trust us: it sent nothing
+                await stream.aclose()
+                return
         conn = Conn(stream)
         server.connections.append(conn)
         async with stream:
@@ -65,14 +80,14 @@ async def raw_server(handler: Handler) -> AsyncIterator[Server]:
                 conn.hung_up.set()  # what most of these tests expect the client to do
 
     async with anyio.create_task_group() as tg:
-        tg.start_soon(_listen, listener, serve_one, server, tg)
+        tg.start_soon(_listen, tcp, serve_one, server, tg)
         yield server
         tg.cancel_scope.cancel()
 
 
 async def _listen(
     listener: anyio.abc.SocketListener,
-    serve_one: Callable[[SocketStream], Awaitable[None]],
+    serve_one: Callable[[ByteStream], Awaitable[None]],
     server: Server,
     tg: anyio.abc.TaskGroup,
 ) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import sqlite3
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -352,3 +353,34 @@ async def test_one_lookup_per_chunk_of_input_and_one_put_per_chunk_bought(
     assert store.puts == [1_000, 1_000, 1_000, 1_000, 500]  # only what was bought
     assert (result.stats.cached, result.stats.calls) == (2_000, 3)
     assert len(api.sent_targets) == 4_500
+
+
+async def test_a_writer_waits_for_another_writers_transaction_then_stores(
+    tmp_path: Path, api: FakeAPI, mocked: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    """docs/jobs.md: a writer waits for another's transaction instead of failing with "database
+    is locked" (another process's transaction, here a connection in another thread, ends 0.3 s on)."""
+    path = tmp_path / "c.sqlite"
+    finished = False
+    finished_at_commit: list[bool] = []
+    with SQLiteCache(path) as cache:
+        other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+
+        def commit() -> None:
+            finished_at_commit.append(finished)
+            other.execute("COMMIT")
+
+        timer = threading.Timer(0.3, commit)
+        timer.start()
+        try:
+            async with _client(cache) as client:
+                result = await client.bulk_backlinks(["a.com", "b.com"])
+                finished = True
+        finally:
+            timer.join()
+            other.close()
+        assert cache.stats().entries == 2  # stored once the other transaction ended
+    assert finished_at_commit == [False]  # the job was still waiting to store when it ended
+    assert dict(result) == {"a.com": backlinks_of("a.com"), "b.com": backlinks_of("b.com")}
+    assert "could not store" not in caplog.text

@@ -149,10 +149,23 @@ class APIUnreachable(JobAborted):
     def __init__(self, error: str, *, result: Any = None) -> None:
         self.error = error
         super().__init__(
-            f"no call reached the API, nothing was sent or billed: {error}. "
-            "Check base_url, the network and any proxy settings (HTTPS_PROXY, ...)",
+            f"no call reached the API, nothing was sent or billed: {error}. {unreachable_advice(error)}",
             result=result,
         )
+
+
+def unreachable_advice(error: str, base_url: str = "base_url") -> str:
+    """What to check when no call could connect, for the network error ``error`` (the CLI names
+    its own ``--base-url``)."""
+    if "CERTIFICATE_VERIFY_FAILED" in error:
+        # Most often a proxy or firewall that re-signs TLS with a CA of its own.
+        return (
+            "The API's certificate is not trusted here: if your network re-signs TLS, name its CA "
+            "bundle in SSL_CERT_FILE (or a directory of CA files in SSL_CERT_DIR)"
+        )
+    return f"Check {base_url}, the network and any proxy settings (HTTPS_PROXY, ...)"
+
+
 class BalanceExhausted(JobAborted):
     """The account's balance (read when the job started) does not cover the job.
 
@@ -187,6 +200,8 @@ class BalanceExhausted(JobAborted):
                 f"${balance:.5f}; the next call could cost up to ${next_call:.5f}. Add funds to go on."
             )
         super().__init__(message, result=result)
+
+
 class SharedLimitsUnavailable(ConfigurationError):
     """The Redis named by ``shared_limits`` did not answer when a job started; nothing was sent.
 

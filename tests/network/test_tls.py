@@ -97,7 +97,9 @@ async def test_an_untrusted_certificate_stops_the_job_at_once_and_nothing_is_bil
         with pytest.raises(APIUnreachable, match="CERTIFICATE_VERIFY_FAILED") as caught:
             await c.bulk_backlinks(TARGETS)
     assert f"localhost:{api.url.rsplit(':', 1)[1]}" in caught.value.error
-    assert "nothing was sent or billed" in str(caught.value)
+    message = str(caught.value)
+    assert "nothing was sent or billed" in message
+    assert message.endswith("in SSL_CERT_FILE (or a directory of CA files in SSL_CERT_DIR)")
     stats = caught.value.result.stats
     assert (stats.calls, stats.unknown_cost_calls, stats.cost_usd) == (0, 0, 0.0)
     assert set(caught.value.result.failed) == set(TARGETS)

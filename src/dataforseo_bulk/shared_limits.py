@@ -116,15 +116,18 @@ end
 local function int(x) return string.format('%.0f', x) end
 """
 
-#: KEYS: schedule. ARGV: now, interval, period. Books the next free slot; returns the wait.
+#: KEYS: schedule. ARGV: now, interval, period, floor. Books the next free slot, never before
+#: ``floor`` (the caller's own last slot plus an interval: should Redis have restarted empty,
+#: the slots it had handed out are forgotten, and this keeps its caller from booking among
+#: them). Returns {the wait, the slot}.
 _BOOK = """
 local now = clock(ARGV[1])
 local interval = tonumber(ARGV[2])
 local state = redis.call('HMGET', KEYS[1], 'next', 'paused')
-local slot = math.max(now, tonumber(state[1]) or now, tonumber(state[2]) or now)
+local slot = math.max(now, tonumber(state[1]) or now, tonumber(state[2]) or now, tonumber(ARGV[4]))
 redis.call('HSET', KEYS[1], 'next', int(slot + interval))
 redis.call('PEXPIRE', KEYS[1], math.ceil((slot + interval - now + tonumber(ARGV[3])) / 1000))
-return slot - now
+return {int(slot - now), int(slot)}
 """
 
 #: KEYS: schedule. ARGV: now, pause, period. Every slot booked from now on is after the pause.
@@ -321,6 +324,7 @@ class SharedRateMeter:
         self._clock = clock
         self._now = _now_arg(redis_clock)
         self._paused_until = -math.inf  # a pause this process asked for, before Redis has it
+        self._floor = 0  # µs on Redis's clock: this process's last slot plus an interval
 
     async def acquire(self) -> None:
         interval = round(self.interval * _MICRO)
@@ -330,7 +334,8 @@ class SharedRateMeter:
             own_pause = self._paused_until - clock.now()
             if own_pause > 0:
                 await clock.sleep(own_pause)
-            wait = await self._account.run(_BOOK, [self._key], [self._now(), interval, period]) / _MICRO
+            booked = await self._account.run(_BOOK, [self._key], [self._now(), interval, period, self._floor])
+            wait, self._floor = int(booked[0]) / _MICRO, int(booked[1]) + interval
             slot = clock.now() + wait
             # A pause that begins while we wait (here or anywhere) moves us behind it. Redis is
             # asked a little before the slot, so its round trip never delays the call itself.

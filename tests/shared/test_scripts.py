@@ -34,8 +34,12 @@ class Scripts:
     async def _run(self, script: str, keys: Sequence[str], *args: Any) -> Any:
         return await self.account.run(script, keys, args)
 
-    async def book(self, now: float, interval: float = 1.0, period: float = 60.0) -> float:
-        wait = await self._run(sl._BOOK, [self.schedule], int(now * S), int(interval * S), int(period * S))
+    async def book(
+        self, now: float, interval: float = 1.0, period: float = 60.0, floor: float = 0.0
+    ) -> float:
+        args = int(now * S), int(interval * S), int(period * S), int(floor * S)
+        wait, slot = await self._run(sl._BOOK, [self.schedule], *args)
+        assert int(slot) == int(now * S) + int(wait)  # the slot booked, on the same clock
         return int(wait) / S
 
     async def pause(self, now: float, seconds: float) -> None:
@@ -72,6 +76,20 @@ async def test_slots_are_booked_one_interval_apart_whoever_asks(scripts: Scripts
     # After an idle spell the schedule starts at now: no backlog of unused slots to burst through.
     assert await scripts.book(500.0) == 0.0
     assert await scripts.book(500.0) == 1.0
+
+
+async def test_a_schedule_lost_in_a_restart_never_books_before_the_callers_own_last_slot(
+    scripts: Scripts,
+) -> None:
+    # One process booked slots 100 .. 104 and still waits for them when Redis restarts empty.
+    assert [await scripts.book(100.0) for _ in range(5)] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    await scripts.account.redis.delete(scripts.schedule)
+    # Its next booking, with its floor (last slot + interval), comes after them, not at now ...
+    assert await scripts.book(100.5, floor=105.0) == 4.5  # slot 105
+    assert await scripts.book(100.5, floor=106.0) == 5.5  # and the grid goes on from there
+    # ... while a floor in the past (the process was idle) changes nothing.
+    await scripts.account.redis.delete(scripts.schedule)
+    assert await scripts.book(200.0, floor=106.0) == 0.0
 
 
 async def test_a_pause_puts_every_later_booking_behind_it(scripts: Scripts) -> None:

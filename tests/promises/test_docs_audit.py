@@ -1,0 +1,153 @@
+"""Promises of README.md and docs/*.md found untested by the audit of issue 16 (docs/testing.md's
+tables): defaults, the examples' printed numbers, what the client's own HTTP path leaves out.
+
+Through the public client only, the API mocked by respx on looptime's fake clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import logging
+import sqlite3
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from conftest import LOGIN, PASSWORD, URL, USER_DATA_URL, FakeAPI, ok
+from dataforseo_bulk import BudgetExceeded, BulkClient, FailureKind, estimate_cost
+
+pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
+
+
+def client(**knobs: object) -> BulkClient:
+    return BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
+
+
+def domains(n: int, start: int = 0) -> list[str]:
+    return [f"site{i}.example.com" for i in range(start, start + n)]
+
+
+# README: "rate_limit/rate_period (2000 per 60 s), max_concurrency (30)": the defaults, with no
+# knob given, bound the job (slow answers: the cap binds; quick ones: the rate binds).
+async def test_by_default_thirty_calls_are_in_flight_at_most(api: FakeAPI) -> None:
+    api.latency = 10.0
+    async with client(chunk_size=1) as c:
+        result = await c.bulk_backlinks(domains(90))
+    assert len(result) == 90
+    assert api.peak_in_flight == 30
+
+
+async def test_by_default_calls_go_out_at_2000_a_minute_and_no_faster(api: FakeAPI) -> None:
+    async with client(chunk_size=1) as c:
+        result = await c.bulk_backlinks(domains(200))
+    assert len(result) == 200
+    times = [call.at for call in api.calls]
+    per_minute = (len(times) - 1) / (times[-1] - times[0]) * 60
+    assert 0.95 * 2000 <= per_minute <= 2000, per_minute
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 60 / 2000 * 0.999  # evenly spaced: no start-of-job burst
+
+
+# README: "Its calls go straight to the transport httpx picks for the URL (...), so httpx's
+# per-request INFO log line and cookie jar are skipped." (Found false for the account read:
+# README now says so.)
+async def test_the_own_client_logs_no_request_line_and_sends_no_cookie_back(
+    mocked: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    cookies: list[str | None] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        cookies.append(request.headers.get("cookie"))
+        answer = ok(json.loads(request.content)[0]["targets"])
+        answer.headers["set-cookie"] = "session=abc123; Path=/"
+        return answer
+
+    caplog.set_level(logging.DEBUG, logger="httpx")
+    mocked.post(URL).mock(side_effect=handle)
+    async with client(chunk_size=1, max_concurrency=1) as c:
+        result = await c.bulk_backlinks(domains(3))
+    assert len(result) == 3
+    assert cookies == [None, None, None]
+    logged = [r.getMessage() for r in caplog.records if r.name.startswith("httpx")]
+    # The one free account read a job starts with goes through httpx's usual path (README).
+    assert logged == [f'HTTP Request: GET {USER_DATA_URL} "HTTP/1.1 200 OK"']
+
+
+# docs/jobs.md, stream(): "With 5,000 domains, `not a target`, `CNN.com` and `cnn.com` in
+# targets.txt: JobStats(targets=5003, ok=5002, failed=1, duplicate=1, invalid=1, calls=6, ...,
+# cost_usd=0.27003, ...) and run again (everything is in job.sqlite now): calls=0, cost_usd=0.0,
+# resumed=5001".
+async def test_the_stream_example_prints_the_stats_it_shows(api: FakeAPI, tmp_path: Path) -> None:
+    lines = [*domains(5000), "not a target", "CNN.com", "cnn.com"]
+    checkpoint = tmp_path / "job.sqlite"
+    runs = []
+    async with client() as c:
+        for _ in range(2):
+            async with c.stream(iter(lines), checkpoint=checkpoint, max_cost=10.0) as outcomes:
+                keys = [key async for outcome in outcomes for key in (*outcome.values, *outcome.failed)]
+            assert sorted(keys) == sorted(lines)  # each input string in exactly one outcome
+            runs.append(outcomes.stats())
+    first, again = runs
+    counts = ("targets", "ok", "failed", "duplicate", "invalid", "calls", "retries", "resumed", "cached")
+    assert [getattr(first, name) for name in counts] == [5003, 5002, 1, 1, 1, 6, 0, 0, 0]
+    assert round(first.cost_usd, 5) == 0.27003 and first.unknown_cost_calls == 0
+    assert [getattr(again, name) for name in counts] == [5003, 5002, 1, 1, 1, 0, 0, 5001, 0]
+    assert again.cost_usd == 0.0
+    assert len(api.calls) == 6
+
+
+# docs/jobs.md, checkpoint: "The file also records each chunk's cost_usd and calls (table
+# chunks), so you can see what all runs together spent: SELECT SUM(cost_usd), SUM(calls) FROM
+# chunks".
+async def test_the_checkpoints_chunks_table_adds_up_to_what_all_runs_spent(
+    api: FakeAPI, tmp_path: Path
+) -> None:
+    checkpoint = tmp_path / "job.sqlite"
+    max_cost = 2.5 * estimate_cost(1000)
+    spent = 0.0
+    calls = 0
+    async with client(max_concurrency=1) as c:
+        with pytest.raises(BudgetExceeded) as caught:
+            await c.bulk_backlinks(domains(4000), checkpoint=checkpoint, max_cost=max_cost)
+        spent += caught.value.result.stats.cost_usd
+        calls += caught.value.result.stats.calls
+        result = await c.bulk_backlinks(domains(4000), checkpoint=checkpoint)
+        spent += result.stats.cost_usd
+        calls += result.stats.calls
+    assert calls == len(api.calls) == 4
+    with sqlite3.connect(checkpoint) as db:
+        total_cost, total_calls = db.execute("SELECT SUM(cost_usd), SUM(calls) FROM chunks").fetchone()
+    assert total_calls == 4 and total_cost == pytest.approx(spent) and spent == pytest.approx(4 * 0.05)
+
+
+# docs/jobs.md, the results cache: "print(first.stats.calls, first.stats.cached)  # 3 0;
+# print(again.stats.calls, again.stats.cached, again.stats.saved_usd)  # 1 501 0.02505;
+# again["SITE1.example.com"] == first["site1.example.com"]  # True".
+async def test_the_cache_example_prints_what_it_shows(api: FakeAPI, tmp_path: Path) -> None:
+    async with client(cache=tmp_path / "results.sqlite", max_age=dt.timedelta(days=7)) as c:
+        first = await c.bulk_backlinks(domains(2500))
+        again = await c.bulk_backlinks(["SITE1.example.com", *domains(1000, start=2000)])
+    assert (first.stats.calls, first.stats.cached) == (3, 0)
+    assert (again.stats.calls, again.stats.cached, round(again.stats.saved_usd, 5)) == (1, 501, 0.02505)
+    assert again["SITE1.example.com"] == first["site1.example.com"]
+    assert sorted(api.calls[-1].targets) == sorted(domains(500, start=2500))
+
+
+# docs/jobs.md, money: "print(estimate_cost(len(targets)))  # 0.5; ... chunk_size=100))  # 2.3;
+# ... bulk_backlinks(targets, max_cost=0.2) ... print(len(result), len(aborted),
+# result.stats.cost_usd)  # 4000 1000 0.2 (4 calls fit)".
+async def test_the_budget_example_prints_what_it_shows(api: FakeAPI) -> None:
+    targets = domains(10_000)
+    assert estimate_cost(len(targets)) == pytest.approx(0.5)
+    assert estimate_cost(len(targets), chunk_size=100) == pytest.approx(2.3)
+    async with client() as c:
+        with pytest.raises(BudgetExceeded) as caught:
+            await c.bulk_backlinks(targets, max_cost=0.2)
+    result = caught.value.result
+    aborted = [t for t, f in result.failed.items() if f.kind is FailureKind.ABORTED]
+    assert (len(result), len(aborted), round(result.stats.cost_usd, 5)) == (4000, 1000, 0.2)
+    assert len(api.calls) == 4

@@ -1,0 +1,79 @@
+"""docs/cli.md promises found untested by the audit of issue 16 (docs/testing.md's tables): the
+command in this process (``run_cli``) against the emulator on loopback."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dataforseo_bulk.emulator import expected_backlinks
+
+from .conftest import Emulator, Emulators, csv_rows, run_cli
+
+pytestmark = pytest.mark.loopback
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    emulators = Emulators(lambda: tmp_path_factory.mktemp("emulator"))
+    try:
+        yield emulators.start()
+    finally:
+        emulators.stop_all()
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert "Traceback" not in done.stderr
+    return lines[-1]
+
+
+# docs/cli.md: "`--sandbox` and `--base-url` exclude each other" (a usage error: exit 2, before
+# anything is read or sent).
+def test_sandbox_and_base_url_exclude_each_other(emulator: Emulator, tmp_path: Path) -> None:
+    source = tmp_path / "targets.txt"
+    source.write_text("cnn.com\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    done = run_cli("backlinks", str(source), "-o", str(out), "--sandbox", "--base-url", emulator.url)
+    assert "argument --base-url: not allowed with argument --sandbox" in one_line(done)
+    assert not out.exists() and emulator.calls() == []
+
+
+# docs/cli.md: "an input with a NUL byte in its first 8 KiB (a program, an archive, a UTF-16
+# file as Windows "Unicode text" writes it) stops the command before anything is written:
+# input 'x' is not a text file (...): give one target per line, in UTF-8".
+def test_a_utf16_input_is_not_a_text_file_and_nothing_is_written(emulator: Emulator, tmp_path: Path) -> None:
+    source = tmp_path / "targets.txt"
+    source.write_text("cnn.com\nbbc.com\n", encoding="utf-16")
+    out = tmp_path / "out.csv"
+    before = calls_so_far(emulator)
+    done = run_cli("backlinks", str(source), "-o", str(out), "--base-url", emulator.url)
+    line = one_line(done)
+    assert line.startswith(f"dataforseo-bulk: input {str(source)!r} is not a text file (")
+    assert line.endswith("): give one target per line, in UTF-8")
+    assert not out.exists() and calls_so_far(emulator) == before
+
+
+def test_a_nul_byte_only_after_the_first_8_kib_is_one_invalid_line(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    targets = [f"site{i}.example.com" for i in range(600)]  # over 8 KiB of lines
+    text = "\n".join(targets) + "\n"
+    assert len(text.encode()) > 8192
+    source = tmp_path / "targets.txt"
+    source.write_bytes(text.encode() + b"bad\0.com\n")
+    out = tmp_path / "out.csv"
+    done = run_cli("backlinks", str(source), "-o", str(out), "--base-url", emulator.url, "--quiet")
+    assert done.returncode == 1, done.stderr  # some targets failed: the one with the NUL
+    rows = {row["target"]: row for row in csv_rows(out.read_text(encoding="utf-8"))}
+    assert len(rows) == 601
+    assert all(rows[t]["backlinks"] == str(expected_backlinks(t)) for t in targets)
+    assert [row["error_kind"] for t, row in rows.items() if t not in targets] == ["invalid"]
+
+
+def calls_so_far(emulator: Emulator) -> int:
+    return len(emulator.calls())

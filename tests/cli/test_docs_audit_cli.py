@@ -4,14 +4,14 @@ command in this process (``run_cli``) against the emulator on loopback."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from dataforseo_bulk.emulator import expected_backlinks
+from dataforseo_bulk.emulator import answers_null, expected_backlinks
 
-from .conftest import Emulator, Emulators, csv_rows, run_cli
+from .conftest import Emulator, Emulators, csv_rows, jsonl_rows, run_cli
 
 pytestmark = pytest.mark.loopback
 
@@ -77,3 +77,31 @@ def test_a_nul_byte_only_after_the_first_8_kib_is_one_invalid_line(
 
 def calls_so_far(emulator: Emulator) -> int:
     return len(emulator.calls())
+
+
+# docs/errors.md: "A null value in an item ... is not a failure ... Such a target counts in
+# stats.ok, is written with an empty cell (CSV) or null (JSONL)"; README: exit 0 "every target
+# answered".
+@pytest.mark.parametrize("suffix", ["csv", "jsonl"])
+def test_a_null_count_is_an_empty_cell_or_a_json_null_and_the_run_succeeds(
+    start_emulator: Callable[..., Emulator], tmp_path: Path, suffix: str
+) -> None:
+    emulator = start_emulator("--null-rate", "0.3")
+    targets = [f"site{i}.example.com" for i in range(40)]
+    nulls = {t for t in targets if answers_null(t, 0.3)}
+    assert nulls and len(nulls) < len(targets)
+    source = tmp_path / "targets.txt"
+    source.write_text("\n".join(targets) + "\n", encoding="utf-8")
+    out = tmp_path / f"out.{suffix}"
+    done = run_cli("backlinks", str(source), "-o", str(out), "--base-url", emulator.url, "--quiet")
+    assert done.returncode == 0, done.stderr
+    text = out.read_text(encoding="utf-8")
+    if suffix == "csv":
+        rows = {row["target"]: row for row in csv_rows(text)}
+        assert {t for t, row in rows.items() if row["backlinks"] == ""} == nulls
+        assert all(row["error_kind"] == "" for row in rows.values())
+    else:
+        values = {row["target"]: row for row in jsonl_rows(text)}
+        assert {t for t, row in values.items() if row["backlinks"] is None} == nulls
+        assert all("backlinks" in row and row.get("error_kind") is None for row in values.values())
+    assert len(emulator.calls()) == 1  # answered once: a null is an answer, never bought again

@@ -18,7 +18,8 @@ import pytest
 import respx
 
 from conftest import LOGIN, PASSWORD, URL, USER_DATA_URL, FakeAPI, ok
-from dataforseo_bulk import BudgetExceeded, BulkClient, FailureKind, estimate_cost
+from dataforseo_bulk import BudgetExceeded, BulkClient, ConfigurationError, FailureKind, estimate_cost
+from dataforseo_bulk.cli import main
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
 
@@ -151,3 +152,37 @@ async def test_the_budget_example_prints_what_it_shows(api: FakeAPI) -> None:
     aborted = [t for t, f in result.failed.items() if f.kind is FailureKind.ABORTED]
     assert (len(result), len(aborted), round(result.stats.cost_usd, 5)) == (4000, 1000, 0.2)
     assert len(api.calls) == 4
+
+
+# docs/errors.md: "ConfigurationError messages name the argument and say how to fix it, e.g.
+# chunk_size=1001 is not valid (...): give targets per call, from 1 to 1000 (the API's maximum),
+# e.g. chunk_size=1000. The command line says the same with its options: --chunk-size 1001: give
+# ... e.g. --chunk-size 1000"; docs/cli.md: "--concurrency 0 -> argument --concurrency:
+# --concurrency 0: give calls in flight at once, at least 1; the API allows 30, e.g.
+# --concurrency 30".
+def test_the_documented_knob_messages_word_for_word(
+    api: FakeAPI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        client(chunk_size=1001)
+    assert str(caught.value) == (
+        "chunk_size=1001 is not valid (Input should be less than or equal to 1000): give targets "
+        "per call, from 1 to 1000 (the API's maximum), e.g. chunk_size=1000"
+    )
+    for argv, said in [
+        (
+            ["--chunk-size", "1001"],
+            "--chunk-size 1001: give targets per call, from 1 to 1000 (the API's maximum), "
+            "e.g. --chunk-size 1000",
+        ),
+        (
+            ["--concurrency", "0"],
+            "argument --concurrency: --concurrency 0: give calls in flight at once, at least 1; "
+            "the API allows 30, e.g. --concurrency 30",
+        ),
+    ]:
+        with pytest.raises(SystemExit) as exited:
+            main(["backlinks", "-", "--dry-run", *argv])
+        assert exited.value.code == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1].endswith(said)
+    assert api.calls == []

@@ -105,3 +105,30 @@ def test_a_null_count_is_an_empty_cell_or_a_json_null_and_the_run_succeeds(
         assert {t for t, row in values.items() if row["backlinks"] is None} == nulls
         assert all("backlinks" in row and row.get("error_kind") is None for row in values.values())
     assert len(emulator.calls()) == 1  # answered once: a null is an answer, never bought again
+
+
+# docs/cli.md, Output: the example, byte for byte ("targets.txt held # my sites, cnn.com,
+# https://www.apple.com/iphone/, '  www.Trustpilot.com', a blank line, bücher.de, cnn.com,
+# CNN.com and not a domain; the numbers are the emulator's"); exit 1: a target failed
+# (`invalid` included).
+DOCUMENTED_ROWS = """target,backlinks,error_kind,error_code,error_reason
+not a domain,,invalid,,"contains a space at position 4: remove it (a target has no whitespace, control or \
+invisible characters inside; write a space in a URL as %20)"
+www.Trustpilot.com,3284024,,,
+cnn.com,9429432,,,
+CNN.com,9429432,,,
+https://www.apple.com/iphone/,45820022,,,
+bücher.de,41260537,,,
+"""
+
+
+def test_the_documented_example_prints_the_documented_rows(emulator: Emulator, tmp_path: Path) -> None:
+    source = tmp_path / "targets.txt"
+    lines = ["# my sites", "cnn.com", "https://www.apple.com/iphone/", "  www.Trustpilot.com", ""]
+    lines += ["bücher.de", "cnn.com", "CNN.com", "not a domain"]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = calls_so_far(emulator)
+    done = run_cli("backlinks", str(source), "--base-url", emulator.url, "--quiet")
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.replace("\r\n", "\n") == DOCUMENTED_ROWS
+    assert calls_so_far(emulator) == before + 1  # one call: each target sent once

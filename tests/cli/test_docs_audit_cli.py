@@ -132,3 +132,42 @@ def test_the_documented_example_prints_the_documented_rows(emulator: Emulator, t
     assert done.returncode == 1, done.stderr
     assert done.stdout.replace("\r\n", "\n") == DOCUMENTED_ROWS
     assert calls_so_far(emulator) == before + 1  # one call: each target sent once
+
+
+# docs/cli.md, "A budget": "aborted: budget reached: $1.00000 spent or held by calls in flight, of
+# --max-cost 1; the next call could cost up to $0.05000. Raise --max-cost to go on (with the same
+# --checkpoint nothing is paid twice)", exit 2, and "dataforseo-bulk: 20,000 answered rows kept
+# in 'big.partial.csv'; 'big.csv' left as it was (rerun to finish the job)".
+def test_the_budget_example_says_what_the_documentation_shows(emulator: Emulator, tmp_path: Path) -> None:
+    source = tmp_path / "big.txt"
+    source.write_text("".join(f"site{i}.example.com\n" for i in range(5000)), encoding="utf-8")
+    out = tmp_path / "big.csv"
+    out.write_text("old rows\n", encoding="utf-8")
+    done = run_cli("backlinks", str(source), "-o", str(out), "--max-cost", "0.1", "--base-url", emulator.url)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    assert (
+        "aborted: budget reached: $0.10000 spent or held by calls in flight, of --max-cost 0.1; the next "
+        "call could cost up to $0.05000. Raise --max-cost to go on (with the same --checkpoint nothing "
+        "is paid twice)"
+    ) in lines
+    partial = tmp_path / "big.partial.csv"
+    assert lines[-1] == (
+        f"dataforseo-bulk: 2,000 answered rows kept in {str(partial)!r}; {str(out)!r} left as it was "
+        "(rerun to finish the job)"
+    )
+    assert out.read_text(encoding="utf-8") == "old rows\n"
+    rows = csv_rows(partial.read_text(encoding="utf-8"))
+    assert sum(1 for row in rows if row["backlinks"]) == 2000
+    assert {row["error_kind"] for row in rows if not row["backlinks"]} == {"aborted"}
+
+
+# docs/cli.md, the results cache: errors (exit 2, one line): "cache stats works on a cache file,
+# not a Redis URL: ..." (a Redis cache expires its answers by itself); jobs.md: "cache stats and
+# cache prune work on a file only: on a Redis URL they say so and exit 2".
+@pytest.mark.parametrize("action", [["stats"], ["prune", "--older-than", "30d"]])
+def test_cache_stats_and_prune_on_a_redis_url_say_so_in_one_line(action: list[str]) -> None:
+    done = run_cli("cache", action[0], "redis://:secret@127.0.0.1:1/0", *action[1:], credentials=False)
+    line = one_line(done)
+    assert line.startswith(f"dataforseo-bulk: cache {action[0]} works on a cache file, not a Redis URL: ")
+    assert len(done.stderr.strip().splitlines()) == 1 and "secret" not in done.stderr

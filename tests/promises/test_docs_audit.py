@@ -6,6 +6,7 @@ Through the public client only, the API mocked by respx on looptime's fake clock
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 import json
@@ -20,6 +21,20 @@ import respx
 from conftest import LOGIN, PASSWORD, URL, USER_DATA_URL, FakeAPI, ok
 from dataforseo_bulk import BudgetExceeded, BulkClient, ConfigurationError, FailureKind, estimate_cost
 from dataforseo_bulk.cli import main
+from dataforseo_bulk.emulator import (
+    DEFAULT_LOGIN,
+    DEFAULT_PASSWORD,
+    EmulatorConfig,
+    Ledger,
+    asgi_transport,
+    create_app,
+)
+from dataforseo_bulk.items import (
+    NewLostBacklinksItem,
+    NewLostReferringDomainsItem,
+    PagesSummaryItem,
+    ReferringDomainsItem,
+)
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
 
@@ -186,3 +201,51 @@ def test_the_documented_knob_messages_word_for_word(
         assert exited.value.code == 2
         assert capsys.readouterr().err.strip().splitlines()[-1].endswith(said)
     assert api.calls == []
+
+
+# docs/endpoints.md: "The values in the examples below are what the emulator answers": each
+# example's printed value, from the emulator in this process.
+async def test_the_endpoint_examples_print_the_emulators_values(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    app = create_app(EmulatorConfig(), ledger, clock=asyncio.get_running_loop().time)
+    since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=90)
+    try:
+        async with BulkClient(
+            DEFAULT_LOGIN, DEFAULT_PASSWORD, base_url="http://127.0.0.1", transport=asgi_transport(app)
+        ) as c:
+            backlinks = await c.bulk_backlinks(["cnn.com", "https://docs.dataforseo.com/v3/"])
+            ranks = await c.bulk_ranks(["cnn.com"], rank_scale="one_hundred")
+            ranks_1000 = await c.bulk_ranks(["cnn.com"])
+            spam = await c.bulk_spam_score(["cnn.com"])
+            domains_ = (await c.bulk_referring_domains(["cnn.com"]))["cnn.com"]
+            new_lost = (await c.bulk_new_lost_backlinks(["cnn.com"], date_from=since))["cnn.com"]
+            # (the docs' 2026-10-01: any day in the last year gives the same counts)
+            new_lost_rd = (await c.bulk_new_lost_referring_domains(["cnn.com"], date_from=since))["cnn.com"]
+            pages = await c.bulk_pages_summary(
+                ["https://docs.dataforseo.com/v3/", "cnn.com"],
+                include_subdomains=False,
+                rank_scale="one_thousand",
+            )
+    finally:
+        ledger.close()
+    assert backlinks["cnn.com"] == 9429432
+    assert (ranks["cnn.com"], ranks_1000["cnn.com"]) == (50, 503)
+    assert spam["cnn.com"] == 55
+    assert isinstance(domains_, ReferringDomainsItem)
+    assert (
+        domains_.referring_domains,
+        domains_.referring_domains_nofollow,
+        domains_.referring_main_domains,
+        domains_.referring_main_domains_nofollow,
+    ) == (1111996, 361619, 413804, 103902)
+    assert isinstance(new_lost, NewLostBacklinksItem)
+    assert (new_lost.new_backlinks, new_lost.lost_backlinks) == (955798, 344236)
+    assert isinstance(new_lost_rd, NewLostReferringDomainsItem)
+    assert (new_lost_rd.new_referring_domains, new_lost_rd.lost_referring_domains) == (34796, 20700)
+    assert (new_lost_rd.new_referring_main_domains, new_lost_rd.lost_referring_main_domains) == (14307, 2661)
+    page = pages["https://docs.dataforseo.com/v3/"]
+    assert isinstance(page, PagesSummaryItem)
+    assert (page.type, page.rank, page.main_domain_rank) == ("page", 902, 487)
+    assert page.first_seen == dt.datetime(2024, 2, 17, 7, 2, 12, tzinfo=dt.UTC)
+    assert page.referring_links_tld is not None
+    assert list(page.referring_links_tld.items())[:3] == [("com", 177), ("org", 194), ("net", 525)]

@@ -249,3 +249,30 @@ async def test_the_endpoint_examples_print_the_emulators_values(tmp_path: Path) 
     assert page.first_seen == dt.datetime(2024, 2, 17, 7, 2, 12, tzinfo=dt.UTC)
     assert page.referring_links_tld is not None
     assert list(page.referring_links_tld.items())[:3] == [("com", 177), ("org", 194), ("net", 525)]
+
+
+# docs/endpoints.md: "250 targets on 250 sites take 3 calls, while 2500 pages of 7 sites take 3
+# calls of 1000, 1000 and 500" (at most 1000 targets and at most 100 root domains a call).
+@pytest.mark.parametrize(
+    ("targets", "sizes"),
+    [
+        ([f"https://blog.site{i}.co.uk/post/{i}" for i in range(250)], [50, 100, 100]),
+        ([f"https://www.site{i % 7}.com/page/{i}" for i in range(2500)], [500, 1000, 1000]),
+    ],
+    ids=["250 sites", "7 sites"],
+)
+async def test_pages_summary_takes_the_calls_the_docs_count(
+    tmp_path: Path, targets: list[str], sizes: list[int]
+) -> None:
+    ledger = Ledger(tmp_path / "ledger.sqlite")
+    app = create_app(EmulatorConfig(), ledger, clock=asyncio.get_running_loop().time)
+    try:
+        async with BulkClient(
+            DEFAULT_LOGIN, DEFAULT_PASSWORD, base_url="http://127.0.0.1", transport=asgi_transport(app)
+        ) as c:
+            result = await c.bulk_pages_summary(targets)
+        calls = ledger.calls()
+    finally:
+        ledger.close()
+    assert len(result) == len(targets) and not result.failed
+    assert sorted(call.targets for call in calls) == sizes

@@ -171,3 +171,19 @@ def test_cache_stats_and_prune_on_a_redis_url_say_so_in_one_line(action: list[st
     line = one_line(done)
     assert line.startswith(f"dataforseo-bulk: cache {action[0]} works on a cache file, not a Redis URL: ")
     assert len(done.stderr.strip().splitlines()) == 1 and "secret" not in done.stderr
+
+
+# docs/endpoints.md (corrected by the audit: it showed the Python API's message): "$ dataforseo-bulk
+# ranks targets.txt --rank-scale ten" -> the usage synopsis, then "dataforseo-bulk ranks: error:
+# argument --rank-scale: invalid choice: 'ten' (choose from 'one_hundred', 'one_thousand')";
+# docs/cli.md: a mistake in the command line is reported as argparse does it, exit 2.
+def test_a_bad_rank_scale_is_argparses_usage_error(tmp_path: Path) -> None:
+    source = tmp_path / "targets.txt"
+    source.write_text("cnn.com\n", encoding="utf-8")
+    done = run_cli("ranks", str(source), "--rank-scale", "ten")
+    lines = one_line(done), done.stderr.splitlines()[0]
+    assert lines[0] == (
+        "dataforseo-bulk ranks: error: argument --rank-scale: invalid choice: 'ten' "
+        "(choose from 'one_hundred', 'one_thousand')"
+    )
+    assert lines[1].startswith("usage: dataforseo-bulk ranks ")

@@ -187,3 +187,14 @@ def test_a_bad_rank_scale_is_argparses_usage_error(tmp_path: Path) -> None:
         "(choose from 'one_hundred', 'one_thousand')"
     )
     assert lines[1].startswith("usage: dataforseo-bulk ranks ")
+
+
+# docs/emulator.md: "A bad value is a usage error (exit 2) naming the flag: --fault-rate 2 ->
+# dataforseo-bulk emulate: error: argument --fault-rate: expected a probability from 0 to 1 such
+# as 0.2; got '2'".
+def test_the_emulators_bad_flag_message_word_for_word() -> None:
+    done = run_cli("emulate", "--fault-rate", "2", credentials=False)
+    assert one_line(done) == (
+        "dataforseo-bulk emulate: error: argument --fault-rate: expected a probability from 0 to 1 "
+        "such as 0.2; got '2'"
+    )

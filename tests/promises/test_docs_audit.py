@@ -14,6 +14,7 @@ import logging
 import sqlite3
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 import respx
@@ -35,6 +36,7 @@ from dataforseo_bulk.items import (
     PagesSummaryItem,
     ReferringDomainsItem,
 )
+from network.servers import Conn, ok_body, raw_server, read_request, response
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
 
@@ -276,3 +278,35 @@ async def test_pages_summary_takes_the_calls_the_docs_count(
         ledger.close()
     assert len(result) == len(targets) and not result.failed
     assert sorted(call.targets for call in calls) == sizes
+
+
+# README: "The client talks HTTP through httpx's own transport (...), one connection pool sized to
+# max_concurrency": N calls at once over N connections, each kept alive for the next calls (a
+# pool smaller than the cap would hold calls back; no keep-alive would open new ones).
+@pytest.mark.looptime(False)
+async def test_the_connection_pool_is_sized_to_max_concurrency(mocked: respx.MockRouter) -> None:
+    cap = 3
+    rounds: list[anyio.Event] = [anyio.Event()]
+    waiting = [0]
+
+    async def answer_in_rounds_of_cap(conn: Conn) -> None:
+        # Each answer waits until `cap` requests are in: so `cap` calls must be in flight at once.
+        while (body := await read_request(conn)) is not None:
+            event = rounds[-1]
+            waiting[0] += 1
+            if waiting[0] == cap:
+                waiting[0] = 0
+                rounds.append(anyio.Event())
+                event.set()
+            await event.wait()
+            await conn.stream.send(response(ok_body(body)))
+
+    mocked.route(host="127.0.0.1").pass_through()
+    with anyio.fail_after(10):
+        async with raw_server(answer_in_rounds_of_cap) as server, BulkClient(
+            LOGIN, PASSWORD, base_url=server.url, max_concurrency=cap, chunk_size=1,
+            rate_limit=100_000, check_balance=False,
+        ) as c:  # fmt: skip
+            result = await c.bulk_backlinks(domains(4 * cap))
+    assert len(result) == 4 * cap and not result.failed
+    assert len(server.connections) == cap

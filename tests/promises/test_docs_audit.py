@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 import json
 import logging
+import re
 import sqlite3
 from pathlib import Path
 
@@ -310,3 +311,23 @@ async def test_the_connection_pool_is_sized_to_max_concurrency(mocked: respx.Moc
             result = await c.bulk_backlinks(domains(4 * cap))
     assert len(result) == 4 * cap and not result.failed
     assert len(server.connections) == cap
+
+
+# docs/scaling.md: "Keys are dataforseo-bulk:{H}:NAME, where H is the first 24 hex digits of the
+# SHA-256 of the API base URL and the login"; a key per name in the table (schedule, leases, cap,
+# wake).
+def test_shared_limit_keys_are_named_as_the_docs_say() -> None:
+    pytest.importorskip("redis")
+    from dataforseo_bulk.shared_limits import SharedAccount
+
+    accounts = [
+        SharedAccount("redis://127.0.0.1:1/0", base_url=url, login=login)
+        for url, login in [("https://api.dataforseo.com", "me"), ("https://api.dataforseo.com", "you")]
+    ]
+    hashes = set()
+    for account in accounts:
+        for name in ("schedule", "leases", "cap", "wake"):
+            match = re.fullmatch(r"dataforseo-bulk:\{([0-9a-f]{24})\}:" + name, account.key(name))
+            assert match, account.key(name)
+            hashes.add(match.group(1))
+    assert len(hashes) == 2  # one per account, the same for each of its keys

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import respx
 
-from conftest import LOGIN, PASSWORD, URL, USER_DATA_URL, FakeAPI, ok
+from conftest import LOGIN, PASSWORD, URL, USER_DATA_URL, FakeAPI, backlinks_of, ok, user_data
 from dataforseo_bulk import BudgetExceeded, BulkClient, ConfigurationError, FailureKind, estimate_cost
 from dataforseo_bulk.cli import main
 from dataforseo_bulk.emulator import (
@@ -331,3 +331,38 @@ def test_shared_limit_keys_are_named_as_the_docs_say() -> None:
             assert match, account.key(name)
             hashes.add(match.group(1))
     assert len(hashes) == 2  # one per account, the same for each of its keys
+
+
+# README: "Pass your own http_client= (an httpx.AsyncClient, with its own settings, cookies and
+# event hooks, used through its send) or transport= if you need to; as in httpx, environment
+# proxies then apply only if your client builds its own transport."
+@pytest.mark.parametrize("given", ["http_client", "transport"])
+async def test_a_callers_client_or_transport_is_used_as_given_and_no_environment_proxy(
+    monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
+    seen: list[tuple[str | None, str]] = []
+    hooked: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append((request.headers.get("cookie"), request.url.host))
+        if request.url.path.endswith("/user_data"):
+            return user_data(1000.0)
+        return ok(json.loads(request.content)[0]["targets"])
+
+    async def hook(request: httpx.Request) -> None:
+        hooked.append(request.url.path)
+
+    transport = httpx.MockTransport(handle)
+    if given == "http_client":
+        own = httpx.AsyncClient(transport=transport, cookies={"mine": "1"}, event_hooks={"request": [hook]})
+        async with own, client(http_client=own, chunk_size=1) as c:
+            result = await c.bulk_backlinks(["a.com", "b.com"])
+        assert hooked.count("/v3/backlinks/bulk_backlinks/live") == 2  # its hooks saw every call
+        assert [cookie for cookie, _ in seen] == ["mine=1"] * len(seen)  # its cookies went along
+    else:
+        async with client(transport=transport, chunk_size=1) as c:
+            result = await c.bulk_backlinks(["a.com", "b.com"])
+    assert dict(result) == {"a.com": backlinks_of("a.com"), "b.com": backlinks_of("b.com")}
+    assert {host for _, host in seen} == {"api.dataforseo.com"} and len(seen) == 3  # account + 2

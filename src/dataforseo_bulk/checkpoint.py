@@ -88,20 +88,20 @@ class Checkpoint:
         # a run). Set before the file is first read, it also keeps SQLite from making the
         # ``-shm`` file: a dry run leaves nothing behind.
         conn.execute("PRAGMA locking_mode=EXCLUSIVE")
-        if not self.readonly:
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode survives a killed process (not a power cut) and costs no fsync per commit.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("BEGIN EXCLUSIVE")  # takes the lock now: a second run is refused at once
-            conn.execute("COMMIT")
-        query = "SELECT name FROM sqlite_master WHERE type='table'"
-        tables = {row[0] for row in conn.execute(query)}
+        # Looked at before anything is written: a file of something else is refused untouched
+        # (journal_mode=WAL would rewrite its header).
+        tables = _tables(conn)
         if tables and "done" not in tables:
             raise ConfigurationError(
                 f"{str(self.path)!r} is an SQLite file of something else (tables {sorted(tables)}), "
                 "not a dataforseo-bulk checkpoint: give a new file name"
             )
         if not self.readonly:
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process (not a power cut) and costs no fsync per commit.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("BEGIN EXCLUSIVE")  # takes the lock now: a second run is refused at once
+            conn.execute("COMMIT")
             conn.executescript(_SCHEMA)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(done)")}
         if columns and "seen" not in columns:  # a checkpoint made before the column existed

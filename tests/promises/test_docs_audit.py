@@ -366,3 +366,39 @@ async def test_a_callers_client_or_transport_is_used_as_given_and_no_environment
             result = await c.bulk_backlinks(["a.com", "b.com"])
     assert dict(result) == {"a.com": backlinks_of("a.com"), "b.com": backlinks_of("b.com")}
     assert {host for _, host in seen} == {"api.dataforseo.com"} and len(seen) == 3  # account + 2
+
+
+# docs/jobs.md, checkpoint point 8: "A file that cannot be used is a ConfigurationError that names
+# it, before any call: not SQLite (is not a usable SQLite file (file is not a database)), an
+# SQLite file of something else, a directory, a path in a directory that does not exist";
+# errors.md: "... raised before any call and without writing to the file".
+@pytest.mark.parametrize(
+    "case", ["not sqlite", "sqlite of something else", "a directory", "missing directory"]
+)
+async def test_a_checkpoint_that_cannot_be_used_is_refused_before_any_call_untouched(
+    api: FakeAPI, tmp_path: Path, case: str
+) -> None:
+    path = tmp_path / "job.sqlite"
+    says = {
+        "not sqlite": "is not a usable SQLite file (file is not a database)",
+        "sqlite of something else": "SQLite file of something else",
+        "a directory": "",
+        "missing directory": "does not exist",
+    }[case]
+    if case == "not sqlite":
+        path.write_text("my notes\n", encoding="utf-8")
+    elif case == "sqlite of something else":
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE orders (id INTEGER)")
+        db.close()
+    elif case == "a directory":
+        path.mkdir()
+    else:
+        path = tmp_path / "missing" / "job.sqlite"
+    before = sorted((p.name, p.read_bytes() if p.is_file() else b"") for p in tmp_path.rglob("*"))
+    async with client() as c:
+        with pytest.raises(ConfigurationError) as caught:
+            await c.bulk_backlinks(["a.com"], checkpoint=path)
+    assert str(path) in str(caught.value) and says in str(caught.value), str(caught.value)
+    assert api.calls == []
+    assert sorted((p.name, p.read_bytes() if p.is_file() else b"") for p in tmp_path.rglob("*")) == before

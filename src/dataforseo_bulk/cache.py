@@ -102,7 +102,10 @@ def parse_age(text: str) -> dt.timedelta:
             f"age {text!r}: give a number and a unit, d (days), h (hours), m (minutes) or s "
             "(seconds), e.g. 7d, 12h, 30m, 45s; or 0"
         )
-    return dt.timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    try:
+        return dt.timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    except OverflowError:  # past timedelta's range (about 2.7 million years)
+        raise ConfigurationError(f"age {text!r} is too large: give at most 999999999d") from None
 
 
 def describe_age(age: dt.timedelta) -> str:

@@ -198,3 +198,21 @@ def test_the_emulators_bad_flag_message_word_for_word() -> None:
         "dataforseo-bulk emulate: error: argument --fault-rate: expected a probability from 0 to 1 "
         "such as 0.2; got '2'"
     )
+
+
+# README / docs/cli.md: "Every exit other than 0 and 1 says why in one line ...; never a
+# traceback" — an age past what a timedelta holds was an OverflowError traceback (fixed:
+# cache.parse_age says it is too large).
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["backlinks", "-", "--dry-run", "--cache", "{dir}/c.sqlite", "--max-age", "99999999999d"],
+        ["cache", "prune", "{dir}/c.sqlite", "--older-than", "99999999999d"],
+    ],
+    ids=["--max-age", "--older-than"],
+)
+def test_an_age_too_large_is_a_usage_error_not_a_traceback(tmp_path: Path, argv: list[str]) -> None:
+    done = run_cli(*(arg.format(dir=tmp_path) for arg in argv), stdin="cnn.com\n", credentials=False)
+    line = one_line(done)
+    assert line.endswith("age '99999999999d' is too large: give at most 999999999d"), line
+    assert list(tmp_path.iterdir()) == []

@@ -216,3 +216,15 @@ def test_an_age_too_large_is_a_usage_error_not_a_traceback(tmp_path: Path, argv:
     line = one_line(done)
     assert line.endswith("age '99999999999d' is too large: give at most 999999999d"), line
     assert list(tmp_path.iterdir()) == []
+
+
+# docs/cli.md: "Every value is checked before anything is read or sent, by the same checks as the
+# Python API" and "a dry run checks what the real run checks": --rate 5/inf and 5/nan passed the
+# dry run ("at least nan s at 5/nans") while BulkClient refuses such a window (fixed).
+@pytest.mark.parametrize("rate", ["5/inf", "5/nan", "5/1e400"])
+def test_a_rate_window_that_is_not_finite_is_refused_by_the_dry_run_too(tmp_path: Path, rate: str) -> None:
+    done = run_cli("backlinks", "-", "--dry-run", "--rate", rate, stdin="cnn.com\n", credentials=False)
+    assert one_line(done).endswith(
+        f"argument --rate: --rate {rate!r}: give the window in seconds as a finite number (2000/60)"
+    )
+    assert done.stdout == ""

@@ -182,6 +182,9 @@ def parse_rate(text: str) -> tuple[int, float]:
         raise argparse.ArgumentTypeError(message) from None
     if rate[0] < 1 or rate[1] <= 0:
         raise argparse.ArgumentTypeError(f"--rate {text!r}: both numbers must be positive")
+    if not rate[1] < float("inf"):  # inf or nan: refused by BulkClient too; the dry run must say so
+        message = f"--rate {text!r}: give the window in seconds as a finite number (2000/60)"
+        raise argparse.ArgumentTypeError(message)
     return rate
 
 

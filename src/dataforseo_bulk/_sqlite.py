@@ -35,6 +35,8 @@ from .errors import ConfigurationError
 encode_item = json.JSONEncoder(separators=(",", ":")).encode
 #: Keys bound in one ``IN (...)`` list: under SQLite's lowest limit (999, before 3.32).
 _IN_LIST_MAX = 900
+#: The first bytes of every SQLite database file.
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def open_store(
@@ -79,6 +81,15 @@ def check_path(path: Path, *, what: str) -> None:
         )
     if path.is_dir():
         raise ConfigurationError(f"{what} {str(path)!r} is a directory: give a file name inside it")
+    # SQLite takes a 1-byte file for an empty database and writes over it: a file that is not
+    # empty must start as every SQLite file does (an empty one is new, nothing in it to lose).
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(_SQLITE_HEADER))
+    except OSError:
+        return  # missing (to be made), or unreadable: SQLite's own error says which
+    if head and head != _SQLITE_HEADER:
+        raise ConfigurationError(f"{what} {str(path)!r} is not a usable SQLite file (file is not a database)")
 
 
 @contextmanager

@@ -373,7 +373,7 @@ async def test_a_callers_client_or_transport_is_used_as_given_and_no_environment
 # SQLite file of something else, a directory, a path in a directory that does not exist";
 # errors.md: "... raised before any call and without writing to the file".
 @pytest.mark.parametrize(
-    "case", ["not sqlite", "sqlite of something else", "a directory", "missing directory"]
+    "case", ["not sqlite", "one byte", "sqlite of something else", "a directory", "missing directory"]
 )
 async def test_a_checkpoint_that_cannot_be_used_is_refused_before_any_call_untouched(
     api: FakeAPI, tmp_path: Path, case: str
@@ -381,12 +381,15 @@ async def test_a_checkpoint_that_cannot_be_used_is_refused_before_any_call_untou
     path = tmp_path / "job.sqlite"
     says = {
         "not sqlite": "is not a usable SQLite file (file is not a database)",
+        "one byte": "is not a usable SQLite file (file is not a database)",
         "sqlite of something else": "SQLite file of something else",
         "a directory": "",
         "missing directory": "does not exist",
     }[case]
     if case == "not sqlite":
         path.write_text("my notes\n", encoding="utf-8")
+    elif case == "one byte":  # SQLite took it for an empty database and wrote over it (fixed)
+        path.write_text("\n", encoding="utf-8")
     elif case == "sqlite of something else":
         with sqlite3.connect(path) as db:
             db.execute("CREATE TABLE orders (id INTEGER)")
@@ -402,3 +405,20 @@ async def test_a_checkpoint_that_cannot_be_used_is_refused_before_any_call_untou
     assert str(path) in str(caught.value) and says in str(caught.value), str(caught.value)
     assert api.calls == []
     assert sorted((p.name, p.read_bytes() if p.is_file() else b"") for p in tmp_path.rglob("*")) == before
+
+
+# docs/jobs.md, the results cache: "cache 'notes.txt' is not a usable SQLite file (file is not a
+# database) (the file is left untouched)" — also a file of one byte, which SQLite took for an
+# empty database and wrote over (fixed: _sqlite.check_path reads the header first).
+@pytest.mark.parametrize("content", [b"\n", b"x", b"my notes\n"], ids=["newline", "one byte", "notes"])
+async def test_a_cache_file_that_is_not_sqlite_is_refused_untouched(
+    api: FakeAPI, tmp_path: Path, content: bytes
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(content)
+    with pytest.raises(ConfigurationError) as caught:
+        async with client(cache=path, max_age=60) as c:
+            await c.bulk_backlinks(["a.com"])
+    assert str(caught.value) == f"cache {str(path)!r} is not a usable SQLite file (file is not a database)"
+    assert path.read_bytes() == content and [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
+    assert api.calls == []

@@ -228,3 +228,22 @@ def test_a_rate_window_that_is_not_finite_is_refused_by_the_dry_run_too(tmp_path
         f"argument --rate: --rate {rate!r}: give the window in seconds as a finite number (2000/60)"
     )
     assert done.stdout == ""
+
+
+# docs/emulator.md: "A bad value is a usage error (exit 2) naming the flag" — a port out of range
+# and a ledger that cannot be opened were tracebacks (OverflowError from bind(), FileNotFoundError).
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["--port", "99999"], "argument --port: expected a port from 0 (any free one) to 65535; got '99999'"),
+        (["--port", "-1"], "argument --port: expected a port from 0 (any free one) to 65535; got '-1'"),
+        (["--port", "0", "--ledger", "{dir}"], "argument --ledger: cannot open '{dir}': "),
+        (["--port", "0", "--ledger", "/proc/l.sqlite"], "argument --ledger: cannot open '/proc/l.sqlite': "),
+    ],
+    ids=["port too high", "port negative", "ledger a directory", "ledger where no file can be made"],
+)
+def test_the_emulators_port_and_ledger_are_usage_errors(tmp_path: Path, argv: list[str], says: str) -> None:
+    done = run_cli("emulate", *(arg.format(dir=tmp_path) for arg in argv), credentials=False)
+    line = one_line(done)
+    assert line.startswith("dataforseo-bulk emulate: error: " + says.format(dir=tmp_path)), line
+    assert list(tmp_path.iterdir()) == []

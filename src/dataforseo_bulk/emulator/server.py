@@ -14,6 +14,7 @@ import math
 import os
 import signal
 import socket
+import sqlite3
 import sys
 from collections.abc import AsyncIterator, Generator, Sequence
 from typing import Final
@@ -177,6 +178,17 @@ def parse_probability(text: str) -> float:
     return _number(text, high=1.0, expected="a probability from 0 to 1 such as 0.2")
 
 
+def parse_port(text: str) -> int:
+    """A TCP port, 0 (any free one) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 (any free one) to 65535; got {text!r}")
+    return port
+
+
 def parse_faults(text: str) -> frozenset[str]:
     """A comma list of fault kinds (``http500,drop``), ``all`` or ``none``."""
     if text.strip().lower() == "all":
@@ -211,7 +223,8 @@ def build_parser(
             parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add = parser.add_argument
     add("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    add("--port", type=int, default=DEFAULT_PORT, help="port, 0 for any free one (default: %(default)s)")
+    add("--port", type=parse_port, default=DEFAULT_PORT,
+        help="port, 0 for any free one (default: %(default)s)")  # fmt: skip
     add("--rate", type=parse_rate, default=(2000, 60.0), metavar="LIMIT/SECONDS",
         help="accepted calls per sliding window, or none (default: 2000/60)")  # fmt: skip
     add("--concurrency", type=parse_concurrency, default=30, metavar="N",
@@ -307,7 +320,10 @@ def main(argv: Sequence[str] | None = None, *, prog: str | None = None) -> int:
     warning = open_to_others_warning(args.host, args.password)
     if warning:
         print(warning, file=sys.stderr)
-    ledger = Ledger(args.ledger)
+    try:
+        ledger = Ledger(args.ledger)
+    except (OSError, sqlite3.Error) as error:
+        parser.error(f"argument --ledger: cannot open {args.ledger!r}: {error}")
     try:
         asyncio.run(serve_until_signalled(config, host=args.host, port=args.port, ledger=ledger))
     except ImportError as error:

@@ -247,3 +247,28 @@ def test_the_emulators_port_and_ledger_are_usage_errors(tmp_path: Path, argv: li
     line = one_line(done)
     assert line.startswith("dataforseo-bulk emulate: error: " + says.format(dir=tmp_path)), line
     assert list(tmp_path.iterdir()) == []
+
+
+# README / docs/cli.md: "-o naming the input or the checkpoint, under any name, is refused before
+# anything is opened" — a user's files are never destroyed by a run. The results cache is such a
+# file: `-o results.sqlite --format csv` replaced the cache with the run's CSV rows (fixed: -o
+# and --checkpoint naming the cache file are refused too).
+@pytest.mark.parametrize("option", [["-o", "{cache}", "--format", "csv"], ["--checkpoint", "{cache}"]])
+def test_output_or_checkpoint_naming_the_cache_file_is_refused_and_the_cache_kept(
+    emulator: Emulator, tmp_path: Path, option: list[str]
+) -> None:
+    source = tmp_path / "targets.txt"
+    source.write_text("cnn.com\nbbc.com\n", encoding="utf-8")
+    cache = tmp_path / "results.sqlite"
+    base = ["backlinks", str(source), "--base-url", emulator.url, "--quiet", "--cache", str(cache)]
+    first = run_cli(*base, "--max-age", "1d", "-o", str(tmp_path / "first.csv"))
+    assert first.returncode == 0, first.stderr
+    kept = cache.read_bytes()
+    calls = calls_so_far(emulator)
+    done = run_cli(*base, "--max-age", "1d", *(arg.format(cache=cache) for arg in option))
+    flag = option[0]
+    assert one_line(done) == (
+        f"dataforseo-bulk: {flag} {str(cache)!r} is the results cache ({str(cache)!r}): "
+        "give another file name"
+    )
+    assert cache.read_bytes() == kept and calls_so_far(emulator) == calls

@@ -423,15 +423,19 @@ def _size_to_check(args: argparse.Namespace, total: int | None) -> int | None:
 
 
 def _check_files(args: argparse.Namespace) -> None:
-    """A usage error before anything is opened: ``-o`` naming the input or the checkpoint (the
-    same file under any name), or the checkpoint naming the input. A job would destroy it. Also
+    """A usage error before anything is opened: ``-o`` naming the input, the checkpoint or the
+    results cache (the same file under any name), or the checkpoint naming the input or the
+    cache. A job would destroy it. Also
     an output whose format is unknown: all of this before any call (the balance's included)."""
     output = None if args.output in (None, "-") else args.output
     source = None if args.input == "-" else args.input
+    cache = None if args.cache is None or "://" in args.cache else args.cache  # a file, not Redis
     for one, other, what in (
         (output, source, "the input"),
         (output, args.checkpoint, "the checkpoint"),
+        (output, cache, "the results cache"),
         (args.checkpoint, source, "the input"),
+        (args.checkpoint, cache, "the results cache"),
     ):
         if one is not None and other is not None and _same_file(one, other):
             option = "-o" if one is output else "--checkpoint"

@@ -272,3 +272,21 @@ def test_output_or_checkpoint_naming_the_cache_file_is_refused_and_the_cache_kep
         "give another file name"
     )
     assert cache.read_bytes() == kept and calls_so_far(emulator) == calls
+
+
+# docs/cli.md: "Every exit other than 0 and 1 says why in one line ...; never a traceback"; a
+# target too long is an invalid row like any other. A CSV cell over the csv module's 128 KiB
+# limit (in any column) ended the run in a `_csv.Error` traceback (fixed: no such limit).
+def test_a_csv_cell_of_any_length_is_read(emulator: Emulator, tmp_path: Path) -> None:
+    source = tmp_path / "sites.csv"
+    long_target = "x" * 200_000 + ".com"
+    notes = "n" * 200_000
+    source.write_text(f"domain,notes\ncnn.com,{notes}\n{long_target},\nbbc.com,ok\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    argv = ["backlinks", str(source), "--column", "domain", "-o", str(out), "--base-url", emulator.url]
+    done = run_cli(*argv, "--quiet")
+    assert done.returncode == 1, done.stderr  # the long target is invalid: some target failed
+    rows = {row["target"]: row for row in csv_rows(out.read_text(encoding="utf-8"))}
+    assert rows["cnn.com"]["backlinks"] == str(expected_backlinks("cnn.com"))
+    assert rows["bbc.com"]["backlinks"] == str(expected_backlinks("bbc.com"))
+    assert rows[long_target]["error_kind"] == "invalid"

@@ -119,6 +119,9 @@ def read_column(handle: Iterable[bytes], column: str, on_undecodable: OnUndecoda
     The header is read and checked now, so a wrong ``--column`` is reported before any call,
     not when the job first asks for a target.
     """
+    # A cell of any length is a target (an invalid one if too long), as a line of any length is;
+    # the csv module's own limit (128 KiB) would stop the job with a traceback.
+    csv.field_size_limit(2**31 - 1)
     reader = csv.reader(text for _, text in _lines(handle))
     header = next(reader, None)
     if header is None or column not in header:

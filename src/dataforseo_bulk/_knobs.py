@@ -17,6 +17,8 @@ from ._constants import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_RA
 from .errors import ConfigurationError
 
 _PositiveInt = Annotated[int, Field(strict=True, ge=1)]
+# strict: a number (an int is taken as a float), never a bool or a numeric string.
+_PositiveNumber = Annotated[float, Field(strict=True, gt=0, allow_inf_nan=False)]
 #: max_retries above this would let one chunk be paid for dozens of times.
 MAX_RETRIES_LIMIT: Final = 50
 
@@ -27,11 +29,11 @@ class Knobs(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     rate_limit: _PositiveInt
-    rate_period: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    rate_period: _PositiveNumber
     max_concurrency: _PositiveInt
     chunk_size: Annotated[int, Field(strict=True, ge=1, le=MAX_CHUNK_SIZE)]
     max_retries: Annotated[int, Field(strict=True, ge=0, le=MAX_RETRIES_LIMIT)]
-    max_cost: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None
+    max_cost: _PositiveNumber | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -228,7 +228,20 @@ def _check_cache_knobs(cache: object, max_age: object) -> tuple[str | Path | Res
     return checked, check_max_age(max_age)
 
 
+def carries_credentials(base_url: object) -> bool:
+    """Whether ``base_url`` has a user name or password in it (``https://user:pw@host``)."""
+    return isinstance(base_url, str) and "@" in base_url.partition("://")[2].split("/", 1)[0]
+
+
 def _check_base_url(base_url: str) -> str:
+    if carries_credentials(base_url):
+        # A user name or password in the URL would be shown wherever the client names the API
+        # (its repr, messages, the CLI's lines); the message does not repeat the URL.
+        raise ConfigurationError(
+            "base_url may not carry a user name or password ('user:password@'): give the API's "
+            f"address alone, e.g. {DEFAULT_BASE_URL!r}, and the credentials as login and password "
+            "(or DATAFORSEO_LOGIN and DATAFORSEO_PASSWORD)"
+        )
     try:
         url = httpx.URL(base_url)
     except (httpx.InvalidURL, TypeError) as exc:

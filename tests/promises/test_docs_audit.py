@@ -178,9 +178,7 @@ async def test_the_budget_example_prints_what_it_shows(api: FakeAPI) -> None:
 # ... e.g. --chunk-size 1000"; docs/cli.md: "--concurrency 0 -> argument --concurrency:
 # --concurrency 0: give calls in flight at once, at least 1; the API allows 30, e.g.
 # --concurrency 30".
-def test_the_documented_knob_messages_word_for_word(
-    api: FakeAPI, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_documented_knob_messages_word_for_word(api: FakeAPI, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(ConfigurationError) as caught:
         client(chunk_size=1001)
     assert str(caught.value) == (
@@ -422,3 +420,37 @@ async def test_a_cache_file_that_is_not_sqlite_is_refused_untouched(
     assert str(caught.value) == f"cache {str(path)!r} is not a usable SQLite file (file is not a database)"
     assert path.read_bytes() == content and [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
     assert api.calls == []
+
+
+# README: credentials never in a repr, log line or exception, also when a caller puts them in
+# the base URL (the client names its API in its repr and in messages).
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://user:s3cret-pw@api.dataforseo.com",
+        "https://s3cret-pw@api.dataforseo.com/",
+        "http://a:s3cret-pw@127.0.0.1:8765",
+    ],
+)
+def test_a_base_url_carrying_credentials_is_refused_without_repeating_them(
+    base_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(ConfigurationError, match=r"may not carry a user name or password") as caught:
+        BulkClient(LOGIN, PASSWORD, base_url=base_url)
+    assert "s3cret-pw" not in str(caught.value)
+    with pytest.raises(SystemExit) as exited:  # argparse's usage error
+        main(["backlinks", "-", "--dry-run", "--base-url", base_url])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and "--base-url may not carry a user name or password" in err
+    assert "s3cret-pw" not in err
+
+
+def test_an_at_sign_after_the_host_is_no_credential() -> None:
+    client = BulkClient(LOGIN, PASSWORD, base_url="https://api.dataforseo.com/v3@x")
+    assert repr(client) == f"<BulkClient https://api.dataforseo.com/v3@x login={LOGIN!r}>"
+
+
+@pytest.mark.parametrize(("knob", "value"), [("max_cost", True), ("rate_period", True), ("max_cost", "5")])
+def test_money_and_seconds_are_numbers_never_a_bool_or_text(knob: str, value: object) -> None:
+    with pytest.raises(ConfigurationError, match=rf"^{knob}={value!r} is not valid"):
+        BulkClient(LOGIN, PASSWORD, **{knob: value})  # type: ignore[arg-type]

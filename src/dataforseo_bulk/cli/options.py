@@ -121,8 +121,13 @@ def date_from(text: str) -> str:
 
 def base_url(text: str) -> str:
     """``--base-url``: the client's own check, worded for the option."""
-    from ..client import _check_base_url  # the one check of a base URL
+    from ..client import _check_base_url, carries_credentials  # the one check of a base URL
 
+    if carries_credentials(text):  # never repeated on the screen
+        raise argparse.ArgumentTypeError(
+            "--base-url may not carry a user name or password ('user:password@'): give the API's "
+            f"address alone and the credentials in {ENV_LOGIN} and {ENV_PASSWORD} (or --login and --password)"
+        )
     try:
         return _check_base_url(text)
     except ConfigurationError as exc:

@@ -103,6 +103,7 @@ def configure(work: Path, modules: list[str], tests: list[str]) -> None:
     text += (
         "\n[tool.mutmut]\n"
         'source_paths = ["src"]\n'
+        'also_copy = ["docs"]\n'  # tests/promises/test_cli_help.py reads docs/cli-help.md
         f"only_mutate = {only!r}\n"
         f"pytest_add_cli_args_test_selection = {expanded!r}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'

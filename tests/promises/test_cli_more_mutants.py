@@ -20,10 +20,10 @@ import pytest
 import respx
 
 from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of
-from dataforseo_bulk import Progress, RetryDetails
+from dataforseo_bulk import JobStats, Progress, RetryDetails
 from dataforseo_bulk._constants import DEFAULT_BASE_URL, SANDBOX_URL
 from dataforseo_bulk.cli.options import abort_line
-from dataforseo_bulk.cli.progress import ProgressDisplay, describe
+from dataforseo_bulk.cli.progress import ProgressDisplay, describe, summary
 from dataforseo_bulk.cli.waits import announce_long_waits
 from dataforseo_bulk.errors import SharedLimitsLost
 
@@ -383,3 +383,39 @@ def test_a_stop_the_cli_has_no_words_of_its_own_for_is_said_as_the_library_says_
     """docs/scaling.md: a Redis lost mid-job stops it (exit 2) with the library's own message."""
     lost = SharedLimitsLost("lost the Redis of shared limits (redis://127.0.0.1:9/0): connection refused")
     assert abort_line(lost) == "lost the Redis of shared limits (redis://127.0.0.1:9/0): connection refused"
+
+
+def test_a_plain_display_never_fails_on_a_first_answer_at_zero_seconds_or_a_repeated_count() -> None:
+    """On a fake clock an answer may come at 0.0 s, and two reports may carry the same count."""
+    stream = io.StringIO()
+    display = ProgressDisplay(100_000, stream=stream, live=False, clock=lambda: 0.0, ticker=False)
+    display.update(progress(0.0, 1000, 5))
+    display.update(progress(0.0, 2000, 6))
+    display.update(progress(3.0, 2000, 7))
+    display.tick()
+    assert stream.getvalue().splitlines() == [
+        "progress: 0:00:00 [............................] 1,000/100,000 targets   1%  5 calls 0.0/s  $0.2500",
+        "progress: 0:00:00 [............................] 2,000/100,000 targets   2%  7 calls 2.3/s  $0.3500"
+        "  ETA 0:02:27",
+    ]
+
+
+def test_on_a_terminal_no_plain_lines_come_beside_the_bar() -> None:
+    """The timed ``progress:`` lines are for a pipe or a log; on a terminal rich draws the bar."""
+    stream = io.StringIO()
+    display = ProgressDisplay(10, stream=stream, live=True, plain_every=0.0)  # would tick non-stop
+    display.update(progress(1.0, 5, 5))
+    display.close()
+    assert "progress:" not in stream.getvalue()
+
+
+def test_the_summary_says_1_retry_and_the_speed_of_a_job_shorter_than_a_second() -> None:
+    stats = JobStats(targets=2, ok=2, calls=3, retries=1, cost_usd=0.06006, elapsed=0.5)
+    assert summary(stats, headline="done").splitlines() == [
+        "done",
+        "  targets   2 distinct: 2 ok, 0 failed (0 invalid), 0 duplicate inputs",
+        "  calls     3 (1 retry); 0 targets answered from the checkpoint",
+        "  cost      $0.0601",
+        "  time      0:00:00 (0.5 s)",
+        "  speed     4 targets/s, 6.0 calls/s",
+    ]

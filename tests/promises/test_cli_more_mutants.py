@@ -432,3 +432,55 @@ def test_emulate_hands_its_flags_to_the_emulator_which_says_what_is_wrong_in_its
         "dataforseo-bulk emulate: error: EmulatorConfig: login must be a non-empty string without ':' "
         "(Basic auth), got 'me:you'"
     )
+
+
+# --- a file that fails mid-job: one line, exit 2, never a traceback (docs/cli.md, "Exit status") ----
+def test_an_output_that_fills_up_mid_job_is_one_line(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "t.txt").write_text("".join(f"site{i}.com\n" for i in range(3000)), encoding="utf-8")
+    done = run(capsys, *job(api, "backlinks", "t.txt", "-o", "/dev/full", "--format", "csv", "--quiet"))
+    assert done.code == 2
+    assert done.err.splitlines() == ["dataforseo-bulk: cannot go on: No space left on device"]
+
+
+def test_a_checkpoint_that_fails_mid_job_is_one_line_naming_it(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk under the checkpoint fills up (SQLite's own error) as the first answers are stored."""
+    import sqlite3
+
+    from dataforseo_bulk.checkpoint import Checkpoint
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(Checkpoint, "save", full)
+    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
+    done = run(
+        capsys, *job(api, "backlinks", "t.txt", "-o", "out.csv", "--checkpoint", "job.sqlite", "--quiet")
+    )
+    assert done.code == 2
+    assert done.err.splitlines() == [
+        "dataforseo-bulk: checkpoint 'job.sqlite' failed: database or disk is full"
+    ]
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_an_output_that_cannot_be_moved_into_place_is_one_line_naming_the_file(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file system turns read-only before the finished output is moved into place."""
+    import errno
+    import os
+
+    def read_only(source: str, target: str) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(target))
+
+    monkeypatch.setattr(os, "replace", read_only)
+    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
+    done = run(capsys, *job(api, "backlinks", "t.txt", "-o", "out.csv", "--quiet"))
+    assert done.code == 2
+    assert done.err.splitlines() == [
+        f"dataforseo-bulk: cannot go on {str(tmp_path / 'out.csv')!r}: Read-only file system"
+    ]

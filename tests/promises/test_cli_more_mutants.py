@@ -484,3 +484,37 @@ def test_an_output_that_cannot_be_moved_into_place_is_one_line_naming_the_file(
     assert done.err.splitlines() == [
         f"dataforseo-bulk: cannot go on {str(tmp_path / 'out.csv')!r}: Read-only file system"
     ]
+
+
+def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    done = run(capsys)
+    assert done.code == 2
+    assert (
+        done.err.splitlines()[-1] == "dataforseo-bulk: error: the following arguments are required: COMMAND"
+    )
+
+
+def test_the_demo_runs_100000_targets_at_40_ms_with_20_of_jitter_by_default(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/cli.md: ``--targets N`` (default 100,000), ``--latency-ms`` 40 with ± 20 of jitter.
+    (Run with 200 targets and no latency, so as not to wait: what the demo asked for is recorded.)"""
+    import dataforseo_bulk.cli as cli
+    import dataforseo_bulk.emulator as emulator
+
+    asked: dict[str, object] = {}
+    real_targets, real_config = cli.demo_targets, emulator.EmulatorConfig
+
+    def targets(n: int) -> list[str]:
+        asked["targets"] = n
+        return real_targets(200)
+
+    def config(**settings: object) -> object:
+        asked.update(latency_ms=settings["latency_ms"], jitter_ms=settings["jitter_ms"])
+        return real_config(**{**settings, "latency_ms": 0.0, "jitter_ms": 0.0})  # type: ignore[arg-type]
+
+    monkeypatch.setattr(cli, "demo_targets", targets)
+    monkeypatch.setattr(emulator, "EmulatorConfig", config)
+    done = run(capsys, "demo", "--quiet")
+    assert done.code == 0, done.err
+    assert asked == {"targets": 100_000, "latency_ms": 40.0, "jitter_ms": 20.0}

@@ -518,3 +518,20 @@ def test_the_demo_runs_100000_targets_at_40_ms_with_20_of_jitter_by_default(
     done = run(capsys, "demo", "--quiet")
     assert done.code == 0, done.err
     assert asked == {"targets": 100_000, "latency_ms": 40.0, "jitter_ms": 20.0}
+
+
+def test_cache_needs_an_action_and_prune_takes_an_age(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    none = run(capsys, "cache")
+    assert none.code == 2
+    assert (
+        none.err.splitlines()[-1]
+        == "dataforseo-bulk cache: error: the following arguments are required: ACTION"
+    )
+    (tmp_path / "t.txt").write_text("cnn.com\nbbc.com\n", encoding="utf-8")
+    cache = ["--cache", "c.sqlite", "--max-age", "1d", "--quiet"]
+    assert run(capsys, *job(api, "backlinks", "t.txt", "-o", "out.csv", *cache)).code == 0
+    pruned = run(capsys, "cache", "prune", "c.sqlite", "--older-than", "1d")
+    assert pruned.code == 0, pruned.err
+    assert pruned.out.startswith("pruned 0 answers bought 1d ago or earlier; 2 left, file "), pruned.out

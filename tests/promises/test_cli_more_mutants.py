@@ -168,9 +168,12 @@ def test_a_long_wait_names_the_code_and_the_http_status_that_asked_for_it(
     on_retry = announce_long_waits(stream)
     on_retry(RetryDetails("chunk 3", 2, code, http_status, "Try again later.", 60.0))  # type: ignore[arg-type]
     on_retry(RetryDetails("chunk 3", 1, code, http_status, "Try again later.", 9.9))  # type: ignore[arg-type]
-    assert stream.getvalue().splitlines() == [
+    on_retry(RetryDetails("chunk 4", 1, code, http_status, "Try again later.", 10.0))  # type: ignore[arg-type]
+    assert stream.getvalue().splitlines() == [  # 10 s or more: said; less: an ordinary retry
         "dataforseo-bulk: waiting 60 s before retrying chunk 3 "
-        f"(attempt 2 answered {answered}: Try again later.)"
+        f"(attempt 2 answered {answered}: Try again later.)",
+        "dataforseo-bulk: waiting 10 s before retrying chunk 4 "
+        f"(attempt 1 answered {answered}: Try again later.)",
     ]
 
 
@@ -535,3 +538,10 @@ def test_cache_needs_an_action_and_prune_takes_an_age(
     pruned = run(capsys, "cache", "prune", "c.sqlite", "--older-than", "1d")
     assert pruned.code == 0, pruned.err
     assert pruned.out.startswith("pruned 0 answers bought 1d ago or earlier; 2 left, file "), pruned.out
+
+
+def test_the_first_eta_counts_from_nothing_done_at_the_start() -> None:
+    stream = io.StringIO()
+    display = ProgressDisplay(10, stream=stream, live=False, clock=lambda: 1.0, ticker=False)
+    display.update(progress(1.0, 2, 5))  # 2 targets in the first second: 8 left at 2/s
+    assert stream.getvalue().splitlines()[-1].endswith("ETA 0:00:04")

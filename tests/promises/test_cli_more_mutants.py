@@ -545,3 +545,23 @@ def test_the_first_eta_counts_from_nothing_done_at_the_start() -> None:
     display = ProgressDisplay(10, stream=stream, live=False, clock=lambda: 1.0, ticker=False)
     display.update(progress(1.0, 2, 5))  # 2 targets in the first second: 8 left at 2/s
     assert stream.getvalue().splitlines()[-1].endswith("ETA 0:00:04")
+
+
+@pytest.mark.parametrize(
+    ("options", "line"),
+    [
+        (["--max-age", "1d"], "dataforseo-bulk: --max-age needs --cache FILE (the results cache to use)"),
+        (
+            ["--cache", "c.sqlite"],
+            "dataforseo-bulk: --cache needs --max-age: how old a cached answer may be, e.g. --max-age 7d "
+            "(or 12h, 30m, 45s; 0 buys every answer again)",
+        ),
+    ],
+)
+def test_cache_and_max_age_go_together(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str], line: str
+) -> None:
+    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
+    done = run(capsys, *job(api, "backlinks", "t.txt", "-o", "out.csv", *options))
+    assert (done.code, done.err.splitlines()) == (2, [line])
+    assert not (tmp_path / "out.csv").exists() and api.calls() == 0

@@ -25,6 +25,7 @@ from dataforseo_bulk._constants import DEFAULT_BASE_URL, SANDBOX_URL
 from dataforseo_bulk.cli.options import abort_line
 from dataforseo_bulk.cli.progress import ProgressDisplay, describe, summary
 from dataforseo_bulk.cli.waits import announce_long_waits
+from dataforseo_bulk.emulator import expected_backlinks
 from dataforseo_bulk.errors import SharedLimitsLost
 
 from . import test_cli_mutants
@@ -565,3 +566,54 @@ def test_cache_and_max_age_go_together(
     done = run(capsys, *job(api, "backlinks", "t.txt", "-o", "out.csv", *options))
     assert (done.code, done.err.splitlines()) == (2, [line])
     assert not (tmp_path / "out.csv").exists() and api.calls() == 0
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("https://h:x", "--base-url https://h:x is not a URL (Invalid port: 'x')"),
+        (
+            "http://example.com",
+            "--base-url http://example.com: plain http would send your credentials in clear; use https://, "
+            "or http:// only on loopback (127.0.0.1, localhost) for the emulator",
+        ),
+    ],
+)
+def test_a_base_url_refused_says_why_whole(capsys: pytest.CaptureFixture[str], url: str, says: str) -> None:
+    """A reason with ': ' inside was cut at it ("--base-url https://h:x: 'x')"): fixed."""
+    done = run(capsys, "backlinks", "t.txt", "--base-url", url)
+    assert done.code == 2
+    assert done.err.splitlines()[-1] == f"dataforseo-bulk backlinks: error: argument --base-url: {says}"
+
+
+@pytest.mark.parametrize(
+    ("output", "says"),
+    [
+        ("newdir/", "-o newdir/: that is a directory; give a file, e.g. -o newdir/out.csv"),
+        ("adir", "-o adir: that is a directory; give a file, e.g. -o adir/out.csv"),
+        (
+            "out.XLSX",
+            "-o out.XLSX: its suffix '.xlsx' is not a known output format; name the file .csv or .jsonl, "
+            "or pass --format csv|jsonl",
+        ),
+    ],
+)
+def test_an_output_that_cannot_be_written_is_refused_before_the_job(
+    api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str, says: str
+) -> None:
+    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
+    (tmp_path / "adir").mkdir()
+    done = run(capsys, *job(api, "backlinks", "t.txt", "-o", output))
+    assert (done.code, done.err.splitlines()) == (2, [f"dataforseo-bulk: {says}"])
+    assert api.calls() == 0
+
+
+def test_csv_on_stdout_with_o_dash(api: Api, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/cli.md: ``-o -`` is stdout, CSV unless ``--format`` says otherwise."""
+    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
+    done = run(capsys, *job(api, "backlinks", "t.txt", "-o", "-", "--quiet"))
+    assert done.code == 0, done.err
+    assert done.out.splitlines() == [
+        "target,backlinks,error_kind,error_code,error_reason",
+        f"cnn.com,{expected_backlinks('cnn.com')},,,",
+    ]

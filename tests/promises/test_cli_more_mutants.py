@@ -617,3 +617,18 @@ def test_csv_on_stdout_with_o_dash(api: Api, tmp_path: Path, capsys: pytest.Capt
         "target,backlinks,error_kind,error_code,error_reason",
         f"cnn.com,{expected_backlinks('cnn.com')},,,",
     ]
+
+
+def test_timeout_that_is_not_a_number_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    done = run(capsys, "backlinks", "t.txt", "--timeout", "soon")
+    assert done.code == 2
+    assert done.err.splitlines()[-1] == (
+        "dataforseo-bulk backlinks: error: argument --timeout: --timeout soon: give seconds greater than 0, "
+        "e.g. --timeout 60"
+    )
+
+
+def test_the_demo_takes_a_latency_with_decimals(capsys: pytest.CaptureFixture[str]) -> None:
+    """docs/cli.md: ``--latency-ms MS`` (≥ 0): a number, not only a whole one."""
+    done = run(capsys, "demo", "--targets", "200", "--latency-ms", "0.5", "--quiet")
+    assert done.code == 0, done.err

@@ -56,6 +56,10 @@ CLI = [
     "tests/test_endpoints.py",
     "tests/test_waits.py",
     "tests/promises/test_cli_mutants.py",
+    "tests/promises/test_cli_more_mutants.py",
+    "tests/promises/test_cli_help.py",
+    "tests/cli/test_account.py",
+    "tests/cli/test_knob_options.py",
 ]
 TESTS: dict[str, list[str]] = {
     "targets": UNIT,

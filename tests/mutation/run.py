@@ -56,6 +56,10 @@ CLI = [
     "tests/test_endpoints.py",
     "tests/test_waits.py",
     "tests/promises/test_cli_mutants.py",
+    "tests/promises/test_cli_more_mutants.py",
+    "tests/promises/test_cli_help.py",
+    "tests/cli/test_account.py",
+    "tests/cli/test_knob_options.py",
 ]
 TESTS: dict[str, list[str]] = {
     "targets": UNIT,
@@ -103,6 +107,7 @@ def configure(work: Path, modules: list[str], tests: list[str]) -> None:
     text += (
         "\n[tool.mutmut]\n"
         'source_paths = ["src"]\n'
+        'also_copy = ["docs"]\n'  # tests/promises/test_cli_help.py reads docs/cli-help.md
         f"only_mutate = {only!r}\n"
         f"pytest_add_cli_args_test_selection = {expanded!r}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'

@@ -131,8 +131,10 @@ def base_url(text: str) -> str:
     try:
         return _check_base_url(text)
     except ConfigurationError as exc:
-        reason = str(exc).split(": ", 1)[-1]
-        raise argparse.ArgumentTypeError(f"--base-url {text}: {reason}") from None
+        # "base_url='…': give an https:// URL" or "base_url='…' is not a URL (Invalid port: 'x')":
+        # the same words after the option's name (a reason may hold ": " too).
+        reason = str(exc).partition(repr(text))[2]
+        raise argparse.ArgumentTypeError(f"--base-url {text}{reason}") from None
 
 
 def check_credentials(login: str | None, password: str | None) -> None:

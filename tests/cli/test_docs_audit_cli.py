@@ -290,3 +290,42 @@ def test_a_csv_cell_of_any_length_is_read(emulator: Emulator, tmp_path: Path) ->
     assert rows["cnn.com"]["backlinks"] == str(expected_backlinks("cnn.com"))
     assert rows["bbc.com"]["backlinks"] == str(expected_backlinks("bbc.com"))
     assert rows[long_target]["error_kind"] == "invalid"
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ("emulate", "--login", "me:you"),
+            "dataforseo-bulk emulate: error: argument --login: 'me:you': give a login that is not empty "
+            "and has no ':' (Basic auth puts one between the login and the password)",
+        ),
+        (
+            ("emulate", "--password", ""),
+            "dataforseo-bulk emulate: error: argument --password: give a password that is not empty",
+        ),
+        (
+            ("account",),
+            "dataforseo-bulk: no API credentials: set DATAFORSEO_LOGIN and DATAFORSEO_PASSWORD "
+            "(from https://app.dataforseo.com/api-access), or give --login and --password",
+        ),
+    ],
+)
+def test_credentials_missing_or_malformed_are_said_in_the_command_lines_words(
+    args: tuple[str, ...], line: str
+) -> None:
+    done = run_cli(*args, credentials=False)
+    assert done.returncode == 2
+    assert done.stderr.splitlines()[-1] == line
+    assert "login=" not in done.stderr and "EmulatorConfig" not in done.stderr
+
+
+def test_a_dry_run_without_credentials_says_what_to_set(tmp_path: Path) -> None:
+    source = tmp_path / "t.txt"
+    source.write_text("a.com\n")
+    done = run_cli("backlinks", str(source), "--dry-run", credentials=False)
+    assert done.returncode == 0, done.stderr
+    assert (
+        "  account   not read: no API credentials: set DATAFORSEO_LOGIN and DATAFORSEO_PASSWORD "
+        "(from https://app.dataforseo.com/api-access), or give --login and --password"
+    ) in (done.stdout + done.stderr).splitlines()

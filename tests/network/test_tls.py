@@ -142,6 +142,7 @@ async def test_the_command_line_trusts_ssl_cert_file(
     (line,) = [line for line in untrusted.stderr.splitlines() if line.startswith("aborted: ")]
     assert "no call reached the API, nothing was sent or billed" in line
     assert "CERTIFICATE_VERIFY_FAILED" in line
+    assert line.endswith("name its CA bundle in SSL_CERT_FILE (or a directory of CA files in SSL_CERT_DIR)")
     assert trusted.returncode == 0, trusted.stderr
     rows = [json.loads(row) for row in out.read_text().splitlines()]
     assert {row["target"]: row["backlinks"] for row in rows} == {"a.com": 7, "b.com": 7}

@@ -17,6 +17,7 @@ from .._constants import DEFAULT_BASE_URL, ENV_LOGIN, ENV_PASSWORD, SANDBOX_URL
 from ..account import Account
 from ..client import BulkClient
 from ..errors import APIError, ConfigurationError
+from .options import check_credentials
 
 EXIT_OK, EXIT_FAILED = 0, 2
 
@@ -47,6 +48,7 @@ def add_balance_option(parser: argparse.ArgumentParser) -> None:
 
 
 async def read(args: argparse.Namespace) -> Account:
+    check_credentials(args.login, args.password)  # what is missing, in the command line's words
     base_url = SANDBOX_URL if args.sandbox else (args.base_url or DEFAULT_BASE_URL)
     async with BulkClient(args.login, args.password, base_url=base_url) as client:
         return await client.account()

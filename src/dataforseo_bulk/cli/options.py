@@ -34,6 +34,7 @@ from ..errors import (
     BudgetExceeded,
     ConfigurationError,
     JobAborted,
+    unreachable_advice,
 )
 from ..params import check_date_from, earliest_date_from, utc_today
 
@@ -203,7 +204,7 @@ def abort_line(exc: JobAborted) -> str:
     if isinstance(exc, APIUnreachable):
         return (
             f"no call reached the API, nothing was sent or billed: {exc.error}. "
-            "Check --base-url, the network and any proxy settings (HTTPS_PROXY, ...)"
+            f"{unreachable_advice(exc.error, '--base-url')}"
         )
     return str(exc)
 

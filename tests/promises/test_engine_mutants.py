@@ -6,15 +6,36 @@ fake clock.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import anyio
 import httpx
 import pytest
+import respx
 
-from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, envelope, envelope_error, ok, task_error
-from dataforseo_bulk import BULK_BACKLINKS, BalanceExhausted, BulkClient, FailureKind, JobAborted
+from conftest import (
+    LOGIN,
+    PASSWORD,
+    USER_DATA_URL,
+    FakeAPI,
+    backlinks_of,
+    envelope,
+    envelope_error,
+    ok,
+    task_error,
+)
+from dataforseo_bulk import (
+    BULK_BACKLINKS,
+    AccountRefused,
+    BalanceExhausted,
+    BulkClient,
+    ChunkOutcome,
+    FailureKind,
+    JobAborted,
+    TargetFailure,
+)
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
 
@@ -146,6 +167,7 @@ async def test_a_failed_target_in_another_spelling_has_no_value(api: FakeAPI) ->
 async def test_items_without_a_usable_target_are_set_aside(api: FakeAPI) -> None:
     def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
         items = [{"target": None, "backlinks": 1}, {"target": "not-asked.com", "backlinks": 2}]
+        items += [{"target": ["a.com"], "backlinks": 3}, {"target": {"a.com": 1}, "backlinks": 4}]
         items += [{"target": t, "backlinks": backlinks_of(t)} for t in targets if t != "a.com"]
         return httpx.Response(200, json=envelope(items=items))
 
@@ -225,3 +247,159 @@ async def test_a_failure_comes_back_from_the_checkpoint_as_it_was(api: FakeAPI, 
     assert failure.chunk is not None and failure.reason
     assert again.failed["a.com"] == failure
     assert len(api.calls) == 1
+
+
+def bad_items_for_bad_targets(api: FakeAPI, targets: list[str]) -> httpx.Response:
+    """Every target answered, those starting with ``bad`` or ``worse`` with a bad item."""
+    items = [
+        {"target": t, "backlinks": "lots" if t.startswith(("bad", "worse")) else backlinks_of(t)}
+        for t in targets
+    ]
+    return httpx.Response(200, json=envelope(items=items))
+
+
+#: Read two at a time (chunk_size=2), with a pause after the first four for their calls to be
+#: answered: then the normal forms of the first two (answered under another spelling), third
+#: spellings of them, exact repeats of targets answered in their normal form, and repeats again.
+GROUPS = [
+    ["CNN.com", "BAD.com", "a.com", "worse.com"],
+    ["cnn.com", "bad.com"],
+    ["Cnn.com", "Bad.com"],
+    ["a.com", "worse.com"],
+    ["cnn.com", "CNN.com"],
+]
+
+
+async def groups_with_pauses() -> AsyncIterator[str]:
+    for group in GROUPS:
+        for target in group:
+            yield target
+        await anyio.sleep(10)  # the calls of what was read are answered meanwhile
+
+
+# jobs.md, "stream()": each distinct input string appears in exactly one outcome, and
+# "checkpoint=" point 7: the counts are those of the same input without a checkpoint (a target
+# read earlier in the same run, in another spelling, is a duplicate input, not an answer from an
+# earlier run). A streamed job with a checkpoint keeps its answers in the file only, so every
+# repeat below is told apart by what the file says this run handed out.
+async def test_a_streamed_job_with_a_checkpoint_counts_and_answers_repeats_as_without_one(
+    api: FakeAPI, tmp_path: Path
+) -> None:
+    api.respond = bad_items_for_bad_targets
+    seen: list[str] = []
+    values: dict[str, object] = {}
+    failed: dict[str, FailureKind] = {}
+    async with client(chunk_size=2) as c:
+        async with c.stream(groups_with_pauses(), checkpoint=str(tmp_path / "job.sqlite")) as outcomes:
+            async for outcome in outcomes:
+                seen += [*outcome.values, *outcome.failed]
+                values.update(outcome.values)
+                failed.update({t: f.kind for t, f in outcome.failed.items()})
+        streamed = outcomes.stats()
+        plain = await c.bulk_backlinks(groups_with_pauses())
+    distinct = {"CNN.com", "BAD.com", "a.com", "worse.com", "cnn.com", "bad.com", "Cnn.com", "Bad.com"}
+    assert sorted(seen) == sorted(distinct)  # each distinct string once: no repeat answered again
+    assert values == dict(plain) == {
+        "CNN.com": backlinks_of("cnn.com"),
+        "cnn.com": backlinks_of("cnn.com"),
+        "Cnn.com": backlinks_of("cnn.com"),
+        "a.com": backlinks_of("a.com"),
+    }
+    assert failed == {t: FailureKind.BAD_ITEM for t in ("BAD.com", "bad.com", "Bad.com", "worse.com")}
+    assert failed.keys() == plain.failed.keys()
+    counts = ("targets", "ok", "failed", "duplicate", "invalid", "resumed", "calls")
+    assert {k: getattr(streamed, k) for k in counts} == {k: getattr(plain.stats, k) for k in counts}
+    assert (streamed.targets, streamed.duplicate, streamed.resumed, streamed.calls) == (8, 8, 0, 2)
+
+
+# The same on a rerun: a target answered from the file, then read again in another spelling
+# once its answer was handed out (and forgotten), is a duplicate input, not a second answer from
+# the file; an exact repeat of it gets nothing more.
+async def test_a_streamed_rerun_counts_another_spelling_of_a_resumed_target_as_a_duplicate(
+    api: FakeAPI, tmp_path: Path
+) -> None:
+    checkpoint = str(tmp_path / "job.sqlite")
+    async with client(chunk_size=1) as c:
+        await c.bulk_backlinks(["a.com"], checkpoint=checkpoint)
+        async with c.stream(["a.com", "A.com", "a.com"], checkpoint=checkpoint) as outcomes:
+            got = [(t, v) for outcome in [o async for o in outcomes] for t, v in outcome.values.items()]
+        again = await c.bulk_backlinks(["a.com", "A.com", "a.com"], checkpoint=checkpoint)
+    assert got == [("a.com", backlinks_of("a.com")), ("A.com", backlinks_of("a.com"))]
+    stats = outcomes.stats()
+    assert (stats.targets, stats.resumed, stats.duplicate, stats.calls) == (2, 1, 2, 0)
+    assert (again.stats.targets, again.stats.resumed, again.stats.duplicate) == (2, 1, 2)
+    assert len(api.calls) == 1
+
+
+# engine: "Every target read is, at the end, in an outcome". A job cancelled from outside (a
+# deadline) still reports what it read and left unanswered, also to a consumer that takes its
+# time over each outcome (the report is not cut by the same cancellation).
+async def test_a_job_cancelled_from_outside_reports_what_it_left_unanswered_to_a_slow_consumer(
+    api: FakeAPI,
+) -> None:
+    api.latency = 1000  # no call is answered before the deadline
+    reported: dict[str, object] = {}
+
+    async def slow_consumer(outcome: ChunkOutcome[int | None]) -> None:
+        await anyio.sleep(1)  # e.g. writing to a slow disk before it is recorded
+        reported.update(outcome.values)
+        reported.update(outcome.failed)
+
+    async with client(chunk_size=1) as c:
+        job = c.job(BULK_BACKLINKS, slow_consumer)
+        with anyio.move_on_after(30) as deadline:
+            await job.run(["a.com", "b.com", "not a target"])
+    assert deadline.cancelled_caught
+    assert sorted(reported) == ["a.com", "b.com", "not a target"]
+    aborted = [reported["a.com"], reported["b.com"]]
+    assert all(isinstance(f, TargetFailure) and f.kind is FailureKind.ABORTED for f in aborted)
+    assert all("cancelled" in f.reason for f in aborted if isinstance(f, TargetFailure))
+
+
+# jobs.md, "The balance": a lazy input reads the balance just before its first call; credentials
+# the API refuses there stop the job with AccountRefused (its code and status) before any paid
+# call, every target read accounted for.
+async def test_credentials_refused_at_the_balance_read_of_a_lazy_input_stop_the_job_before_any_call(
+    api: FakeAPI, mocked: respx.MockRouter
+) -> None:
+    refused = envelope_error(40100, "You are not authorized.", http_status=401)
+    mocked.get(USER_DATA_URL).mock(return_value=refused)
+
+    def lazily() -> Iterator[str]:
+        yield from ("a.com", "b.com")
+
+    async with client() as c:
+        with pytest.raises(AccountRefused) as caught:
+            await c.bulk_backlinks(lazily())
+    assert caught.value.error.status_code == 40100 and caught.value.error.http_status == 401
+    assert api.calls == []
+    partial = caught.value.result
+    assert partial is not None and not dict(partial) and partial.stats.calls == 0
+    assert {t: f.kind for t, f in partial.failed.items()} == {
+        "a.com": FailureKind.ABORTED,
+        "b.com": FailureKind.ABORTED,
+    }
+
+
+# README: the API's pushback slows the whole job (40202: a pause; 40209: fewer calls in flight),
+# and the job says so on the `dataforseo_bulk` logger (docs/jobs.md), with the API's code and
+# what it does about it.
+async def test_the_apis_pushback_is_logged_with_its_code_and_what_the_job_does(
+    api: FakeAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    answers = iter(
+        [
+            envelope_error(40202, "The rate-limit per minute has been exceeded."),
+            envelope_error(40209, "Too many simultaneous queries."),
+        ]
+    )
+    api.respond = lambda api, targets: next(answers, None) or ok(targets)
+    with caplog.at_level(logging.WARNING, logger="dataforseo_bulk"):
+        async with client(rate_limit=2000, rate_period=60.0, max_concurrency=8) as c:
+            result = await c.bulk_backlinks(["a.com"])
+    assert dict(result) == {"a.com": backlinks_of("a.com")}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "rate limit answered (40202): pausing all calls for 15.0s",
+        "too many simultaneous calls (40209): at most 4 in flight for a while",
+    ]

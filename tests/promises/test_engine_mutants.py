@@ -260,13 +260,15 @@ def bad_items_for_bad_targets(api: FakeAPI, targets: list[str]) -> httpx.Respons
 
 #: Read two at a time (chunk_size=2), with a pause after the first four for their calls to be
 #: answered: then the normal forms of the first two (answered under another spelling), third
-#: spellings of them, exact repeats of targets answered in their normal form, and repeats again.
+#: spellings of them, exact repeats of targets answered in their normal form, repeats again, and
+#: a new spelling of a target answered in its normal form read with that normal form.
 GROUPS = [
     ["CNN.com", "BAD.com", "a.com", "worse.com"],
     ["cnn.com", "bad.com"],
     ["Cnn.com", "Bad.com"],
     ["a.com", "worse.com"],
     ["cnn.com", "CNN.com"],
+    ["A.com", "a.com"],
 ]
 
 
@@ -297,19 +299,20 @@ async def test_a_streamed_job_with_a_checkpoint_counts_and_answers_repeats_as_wi
                 failed.update({t: f.kind for t, f in outcome.failed.items()})
         streamed = outcomes.stats()
         plain = await c.bulk_backlinks(groups_with_pauses())
-    distinct = {"CNN.com", "BAD.com", "a.com", "worse.com", "cnn.com", "bad.com", "Cnn.com", "Bad.com"}
-    assert sorted(seen) == sorted(distinct)  # each distinct string once: no repeat answered again
+    distinct = {t for group in GROUPS for t in group}
+    assert len(distinct) == 9 and sorted(seen) == sorted(distinct)  # each distinct string once: no repeat answered again
     assert values == dict(plain) == {
         "CNN.com": backlinks_of("cnn.com"),
         "cnn.com": backlinks_of("cnn.com"),
         "Cnn.com": backlinks_of("cnn.com"),
         "a.com": backlinks_of("a.com"),
+        "A.com": backlinks_of("a.com"),
     }
     assert failed == {t: FailureKind.BAD_ITEM for t in ("BAD.com", "bad.com", "Bad.com", "worse.com")}
     assert failed.keys() == plain.failed.keys()
     counts = ("targets", "ok", "failed", "duplicate", "invalid", "resumed", "calls")
     assert {k: getattr(streamed, k) for k in counts} == {k: getattr(plain.stats, k) for k in counts}
-    assert (streamed.targets, streamed.duplicate, streamed.resumed, streamed.calls) == (8, 8, 0, 2)
+    assert (streamed.targets, streamed.duplicate, streamed.resumed, streamed.calls) == (9, 10, 0, 2)
 
 
 # The same on a rerun: a target answered from the file, then read again in another spelling

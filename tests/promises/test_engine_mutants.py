@@ -300,7 +300,8 @@ async def test_a_streamed_job_with_a_checkpoint_counts_and_answers_repeats_as_wi
         streamed = outcomes.stats()
         plain = await c.bulk_backlinks(groups_with_pauses())
     distinct = {t for group in GROUPS for t in group}
-    assert len(distinct) == 9 and sorted(seen) == sorted(distinct)  # each distinct string once: no repeat answered again
+    assert len(distinct) == 9
+    assert sorted(seen) == sorted(distinct)  # each distinct string once: no repeat answered again
     assert values == dict(plain) == {
         "CNN.com": backlinks_of("cnn.com"),
         "cnn.com": backlinks_of("cnn.com"),

@@ -407,3 +407,18 @@ async def test_the_apis_pushback_is_logged_with_its_code_and_what_the_job_does(
         "rate limit answered (40202): pausing all calls for 15.0s",
         "too many simultaneous calls (40209): at most 4 in flight for a while",
     ]
+
+
+# errors.md, "Unreachable": once any call of the job has connected, a connection failure later
+# in the job is transient like the others (retried), not a stop.
+async def test_after_a_call_has_connected_a_failure_to_connect_is_retried_not_a_stop(api: FakeAPI) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if len(api.calls) in (2, 3):  # the second chunk's first two attempts
+            raise httpx.ConnectError("connection refused")
+        return ok(targets)
+
+    api.respond = respond
+    async with client(chunk_size=1, max_concurrency=1) as c:
+        result = await c.bulk_backlinks(["a.com", "b.com"])
+    assert dict(result) == {"a.com": backlinks_of("a.com"), "b.com": backlinks_of("b.com")}
+    assert result.stats.retries == 2 and result.stats.calls == 2  # the refused ones never went out

@@ -36,6 +36,7 @@ from dataforseo_bulk import (
     JobAborted,
     TargetFailure,
 )
+from dataforseo_bulk.cache_sqlite import SQLiteCache
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
 
@@ -422,3 +423,24 @@ async def test_after_a_call_has_connected_a_failure_to_connect_is_retried_not_a_
         result = await c.bulk_backlinks(["a.com", "b.com"])
     assert dict(result) == {"a.com": backlinks_of("a.com"), "b.com": backlinks_of("b.com")}
     assert result.stats.retries == 2 and result.stats.calls == 2  # the refused ones never went out
+
+
+# jobs.md, "How fresh": an answer is used while it is younger than `max_age`, whatever
+# `max_age` is (here half a second, on the cache's own clock: `SQLiteCache(path, now=...)`);
+# `max_age=0` buys every answer again.
+async def test_a_cached_answer_younger_than_a_max_age_under_a_second_is_used(
+    api: FakeAPI, tmp_path: Path
+) -> None:
+    now = [1_000_000.0]
+    cache = SQLiteCache(tmp_path / "cache.sqlite", now=lambda: now[0])
+    async with client(cache=cache, max_age=0.5) as c:
+        await c.bulk_backlinks(["a.com"])
+        now[0] += 0.4
+        young = await c.bulk_backlinks(["a.com"])
+        now[0] += 0.2
+        old = await c.bulk_backlinks(["a.com"])
+    cache.close()  # the caller's store is the caller's to close
+    assert dict(young) == dict(old) == {"a.com": backlinks_of("a.com")}
+    assert (young.stats.cached, young.stats.calls) == (1, 0)
+    assert (old.stats.cached, old.stats.calls) == (0, 1)
+    assert len(api.calls) == 2

@@ -29,6 +29,7 @@ from conftest import (
 from dataforseo_bulk import (
     BULK_BACKLINKS,
     AccountRefused,
+    APIUnreachable,
     BalanceExhausted,
     BulkClient,
     ChunkOutcome,
@@ -444,3 +445,26 @@ async def test_a_cached_answer_younger_than_a_max_age_under_a_second_is_used(
     assert (young.stats.cached, young.stats.calls) == (1, 0)
     assert (old.stats.cached, old.stats.calls) == (0, 1)
     assert len(api.calls) == 2
+
+
+# errors.md, "Unreachable": when no call of the job has connected and a chunk's retry fails to
+# connect as well, the job stops with APIUnreachable (two attempts, however many retries are
+# allowed; one when none is), nothing sent, every target aborted; an INFO line says why.
+@pytest.mark.parametrize(("max_retries", "attempts"), [(4, 2), (1, 2), (0, 1)])
+async def test_an_api_no_call_reaches_stops_the_job_after_the_first_retry(
+    api: FakeAPI, caplog: pytest.LogCaptureFixture, max_retries: int, attempts: int
+) -> None:
+    def refuse(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        raise httpx.ConnectError("connection refused")
+
+    api.respond = refuse
+    with caplog.at_level(logging.INFO, logger="dataforseo_bulk"):
+        async with client(max_retries=max_retries, max_concurrency=1) as c:
+            with pytest.raises(APIUnreachable) as caught:
+                await c.bulk_backlinks(["a.com", "b.com"])
+    assert len(api.calls) == attempts
+    partial = caught.value.result
+    assert partial is not None and partial.stats.calls == 0 and partial.stats.unknown_cost_calls == 0
+    assert {f.kind for f in partial.failed.values()} == {FailureKind.ABORTED} and len(partial.failed) == 2
+    why = "could not send to api.dataforseo.com:443: ConnectError: connection refused"
+    assert f"cannot reach the API ({why}); stopping the job" in [r.getMessage() for r in caplog.records]

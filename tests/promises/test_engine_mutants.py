@@ -467,4 +467,79 @@ async def test_an_api_no_call_reaches_stops_the_job_after_the_first_retry(
     assert partial is not None and partial.stats.calls == 0 and partial.stats.unknown_cost_calls == 0
     assert {f.kind for f in partial.failed.values()} == {FailureKind.ABORTED} and len(partial.failed) == 2
     why = "could not send to api.dataforseo.com:443: ConnectError: connection refused"
+    assert why in str(caught.value)  # the message names the host and the network error
     assert f"cannot reach the API ({why}); stopping the job" in [r.getMessage() for r in caplog.records]
+
+
+# errors.md, "Unreachable": the calls in flight when the job stops are let finish: one that does
+# connect is paid for as usual, and its answer is kept.
+async def test_a_call_in_flight_when_the_api_is_found_unreachable_finishes_and_is_kept(api: FakeAPI) -> None:
+    async def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if targets != ["a.com"]:
+            raise httpx.ConnectError("connection refused")
+        await anyio.sleep(5)  # a slow answer: still in flight when the job stops
+        return ok(targets)
+
+    api.respond = respond
+    async with client(chunk_size=1, max_concurrency=2) as c:
+        with pytest.raises(APIUnreachable) as caught:
+            await c.bulk_backlinks(["a.com", "b.com"])
+    partial = caught.value.result
+    assert partial is not None and dict(partial) == {"a.com": backlinks_of("a.com")}
+    assert partial.stats.calls == 1 and partial.failed["b.com"].kind is FailureKind.ABORTED
+
+
+# README: fatal answers stop the job with their details (errors.md: `AccountRefused.error` has the
+# chunk, status, code and the attempt it came on), logged at ERROR as the CLI prints it
+# (cli.md: "...; stopping the job").
+async def test_a_fatal_answer_after_a_retry_says_which_attempt_it_came_on(
+    api: FakeAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    answers = iter([httpx.Response(500, text="Internal Server Error")])
+    api.respond = lambda api, targets: next(answers, None) or envelope_error(
+        40100, "You are not authorized.", http_status=401
+    )
+    with caplog.at_level(logging.ERROR, logger="dataforseo_bulk"):
+        async with client() as c:
+            with pytest.raises(AccountRefused) as caught:
+                await c.bulk_backlinks(["a.com"])
+    error = caught.value.error
+    assert (error.attempt, error.status_code, error.http_status) == (2, 40100, 401)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR] == [
+        f"{error}; stopping the job"
+    ]
+
+
+# jobs.md / errors.md: HTTP 402 is out of money (as 40200) even without a DataForSEO answer: the
+# calls already in flight were accepted and are billed, so their answers are awaited and kept.
+async def test_http_402_without_an_envelope_keeps_the_answers_in_flight(api: FakeAPI) -> None:
+    async def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if targets == ["b.com"]:
+            return httpx.Response(402, text="Payment Required")
+        await anyio.sleep(1.0)
+        return ok(targets)
+
+    api.respond = respond
+    async with client(chunk_size=1, max_concurrency=2, check_balance=False) as c:
+        with pytest.raises(AccountRefused) as caught:
+            await c.bulk_backlinks(["a.com", "b.com", "c.com"])
+    partial = caught.value.result
+    assert caught.value.error.http_status == 402
+    assert partial is not None and dict(partial) == {"a.com": backlinks_of("a.com")}
+    assert len(api.calls) == 2  # nothing sent after the 402
+
+
+# errors.md: `no_data` is an "Ok." answer with `result` null or [], "also when asked once more":
+# one more call, whatever `max_retries` allows beyond it.
+@pytest.mark.parametrize("max_retries", [1, 4])
+async def test_no_data_is_asked_once_more_with_any_max_retries(api: FakeAPI, max_retries: int) -> None:
+    def no_data(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        body = envelope(items=[], cost=0.02)
+        body["tasks"][0]["result"] = None
+        return httpx.Response(200, json=body)
+
+    api.respond = no_data
+    async with client(max_retries=max_retries) as c:
+        result = await c.bulk_backlinks(["a.com"])
+    assert result.failed["a.com"].kind is FailureKind.NO_DATA
+    assert len(api.calls) == 2

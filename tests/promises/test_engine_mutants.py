@@ -6,6 +6,8 @@ fake clock.
 
 from __future__ import annotations
 
+import datetime as dt
+import email.utils
 import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -35,6 +37,7 @@ from dataforseo_bulk import (
     ChunkOutcome,
     FailureKind,
     JobAborted,
+    RetryDetails,
     TargetFailure,
 )
 from dataforseo_bulk.cache_sqlite import SQLiteCache
@@ -420,10 +423,13 @@ async def test_after_a_call_has_connected_a_failure_to_connect_is_retried_not_a_
         return ok(targets)
 
     api.respond = respond
-    async with client(chunk_size=1, max_concurrency=1) as c:
+    # errors.md, "Network failures": a call that never left is not billed and frees its budget
+    # reservation: the two refused attempts take nothing from a cap that fits two calls.
+    async with client(chunk_size=1, max_concurrency=1, max_cost=0.05) as c:
         result = await c.bulk_backlinks(["a.com", "b.com"])
     assert dict(result) == {"a.com": backlinks_of("a.com"), "b.com": backlinks_of("b.com")}
     assert result.stats.retries == 2 and result.stats.calls == 2  # the refused ones never went out
+    assert result.stats.cost_usd == pytest.approx(2 * 0.02003)
 
 
 # jobs.md, "How fresh": an answer is used while it is younger than `max_age`, whatever
@@ -543,3 +549,47 @@ async def test_no_data_is_asked_once_more_with_any_max_retries(api: FakeAPI, max
         result = await c.bulk_backlinks(["a.com"])
     assert result.failed["a.com"].kind is FailureKind.NO_DATA
     assert len(api.calls) == 2
+
+
+# errors.md, "Waits": a 429's Retry-After holds every call that long, also a wait of one second,
+# and the log says so.
+async def test_a_429_asking_for_one_second_holds_every_call_and_says_so(
+    api: FakeAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if len(api.calls) == 2:
+            return httpx.Response(429, text="Too Many Requests", headers={"Retry-After": "1"})
+        return ok(targets)
+
+    api.respond = respond
+    with caplog.at_level(logging.WARNING, logger="dataforseo_bulk"):
+        async with client(chunk_size=1, rate_limit=6000, rate_period=60.0, max_concurrency=2) as c:
+            result = await c.bulk_backlinks([f"s{i}.com" for i in range(4)])
+    assert len(result) == 4 and result.stats.retries == 1
+    refused_at = api.calls[1].at
+    assert min(call.at - refused_at for call in api.calls[2:]) >= 0.999  # none before the second is up
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        "HTTP 429 asked for 1.0s: pausing all calls"
+    ]
+
+
+# errors.md, "Waits": 50303 waits minutes (`long_initial`, 60 s, jitter within the top eighth);
+# a 503's Retry-After may be an HTTP date, waited until then. `RetryDetails.wait` says how long.
+async def test_retry_waits_follow_the_answer_a_long_wait_and_an_http_date(api: FakeAPI) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if len(api.calls) == 1:
+            return task_error(50303, "Service temporarily unavailable.")
+        if len(api.calls) == 2:
+            when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)  # the real clock, as the API's
+            date = email.utils.format_datetime(when, usegmt=True)
+            return httpx.Response(503, text="Service Unavailable", headers={"Retry-After": date})
+        return ok(targets)
+
+    waits: list[RetryDetails] = []
+    api.respond = respond
+    async with BulkClient(LOGIN, PASSWORD, on_retry=waits.append) as c:
+        result = await c.bulk_backlinks(["a.com"])
+    assert dict(result) == {"a.com": backlinks_of("a.com")}
+    assert [(w.attempt, w.code, w.http_status) for w in waits] == [(1, 50303, 200), (2, None, 503)]
+    assert 60 * 7 / 8 <= waits[0].wait <= 60
+    assert 28 <= waits[1].wait <= 30  # the date has whole seconds

@@ -6,9 +6,11 @@ fake clock.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from dataforseo_bulk import (
     AccountRefused,
     APIUnreachable,
     BalanceExhausted,
+    BudgetExceeded,
     BulkClient,
     ChunkOutcome,
     FailureKind,
@@ -593,3 +596,78 @@ async def test_retry_waits_follow_the_answer_a_long_wait_and_an_http_date(api: F
     assert [(w.attempt, w.code, w.http_status) for w in waits] == [(1, 50303, 200), (2, None, 503)]
     assert 60 * 7 / 8 <= waits[0].wait <= 60
     assert 28 <= waits[1].wait <= 30  # the date has whole seconds
+
+
+# errors.md, "Network failures": a call cut off after it may have reached the API is counted in
+# `stats.calls` and `stats.unknown_cost_calls`, each one, and retried.
+async def test_every_answer_lost_on_the_way_back_is_counted_as_of_unknown_cost(api: FakeAPI) -> None:
+    def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if len(api.calls) <= 2:
+            raise httpx.ReadError("connection reset by peer")
+        return ok(targets)
+
+    api.respond = respond
+    async with client() as c:
+        result = await c.bulk_backlinks(["a.com"])
+    assert dict(result) == {"a.com": backlinks_of("a.com")}
+    assert (result.stats.calls, result.stats.unknown_cost_calls, result.stats.retries) == (3, 2, 2)
+
+
+# jobs.md, "checkpoint=": the file records each chunk's `cost_usd` and `calls` (table `chunks`),
+# so `SELECT SUM(cost_usd), SUM(calls) FROM chunks` is what all runs spent: also the call of a
+# chunk the budget stopped before its retry, which left it without an answer.
+async def test_the_checkpoint_records_the_calls_of_a_chunk_stopped_before_its_answer(
+    api: FakeAPI, tmp_path: Path
+) -> None:
+    api.respond = lambda api, targets: httpx.Response(500, text="Internal Server Error")
+    checkpoint = tmp_path / "job.sqlite"
+    async with client(max_cost=0.03) as c:  # the first call fits; its retry could pass the cap
+        with pytest.raises(BudgetExceeded) as caught:
+            await c.bulk_backlinks(["a.com"], checkpoint=str(checkpoint))
+    partial = caught.value.result
+    assert partial is not None and partial.stats.calls == 1 and len(api.calls) == 1
+    assert spent_by_the_checkpoint(checkpoint) == (0.0, 1)  # of unknown cost: none counted
+
+
+def spent_by_the_checkpoint(path: Path) -> tuple[float, int]:
+    """What jobs.md says to run to see what all runs on a checkpoint spent."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        cost, calls = conn.execute("SELECT SUM(cost_usd), SUM(calls) FROM chunks").fetchone()
+    return cost, calls
+
+
+# The same when a fatal answer stops the job while a chunk waits for its retry: the job cancels
+# that chunk's work, and the file never records its call (found by the test above, not fixed yet:
+# docs/testing.md). Strict: this fails once it is fixed, to be made a plain test then.
+@pytest.mark.xfail(strict=True, reason="a chunk cancelled by a fatal answer is not in the checkpoint")
+async def test_the_checkpoint_records_the_calls_of_a_chunk_a_fatal_answer_cancelled(
+    api: FakeAPI, tmp_path: Path
+) -> None:
+    async def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if targets == ["a.com"]:
+            return httpx.Response(500, text="Internal Server Error")  # retried after a wait ...
+        await anyio.sleep(0.5)  # ... during which the other chunk's answer stops the job
+        return envelope_error(40100, "You are not authorized.", http_status=401)
+
+    api.respond = respond
+    checkpoint = tmp_path / "job.sqlite"
+    async with client(chunk_size=1, max_concurrency=2) as c:
+        with pytest.raises(AccountRefused) as caught:
+            await c.bulk_backlinks(["a.com", "b.com"], checkpoint=str(checkpoint))
+    partial = caught.value.result
+    assert partial is not None and partial.stats.calls == 2
+    assert spent_by_the_checkpoint(checkpoint) == (0.0, 2)
+
+
+# jobs.md, "The results cache", with a checkpoint too: answers from the cache go into the
+# checkpoint as well, so a resumed run (here without the cache) gives the same values, free.
+async def test_answers_from_the_cache_are_kept_by_the_checkpoint(api: FakeAPI, tmp_path: Path) -> None:
+    checkpoint = str(tmp_path / "job.sqlite")
+    async with client(cache=str(tmp_path / "cache.sqlite"), max_age=3600) as c:
+        await c.bulk_backlinks(["a.com"])
+        cached = await c.bulk_backlinks(["a.com"], checkpoint=checkpoint)
+    async with client() as c:
+        resumed = await c.bulk_backlinks(["a.com"], checkpoint=checkpoint)
+    assert dict(cached) == dict(resumed) == {"a.com": backlinks_of("a.com")}
+    assert (cached.stats.cached, resumed.stats.resumed, resumed.stats.calls) == (1, 1, 0)
+    assert len(api.calls) == 1

@@ -310,13 +310,17 @@ async def test_a_streamed_job_with_a_checkpoint_counts_and_answers_repeats_as_wi
     distinct = {t for group in GROUPS for t in group}
     assert len(distinct) == 9
     assert sorted(seen) == sorted(distinct)  # each distinct string once: no repeat answered again
-    assert values == dict(plain) == {
-        "CNN.com": backlinks_of("cnn.com"),
-        "cnn.com": backlinks_of("cnn.com"),
-        "Cnn.com": backlinks_of("cnn.com"),
-        "a.com": backlinks_of("a.com"),
-        "A.com": backlinks_of("a.com"),
-    }
+    assert (
+        values
+        == dict(plain)
+        == {
+            "CNN.com": backlinks_of("cnn.com"),
+            "cnn.com": backlinks_of("cnn.com"),
+            "Cnn.com": backlinks_of("cnn.com"),
+            "a.com": backlinks_of("a.com"),
+            "A.com": backlinks_of("a.com"),
+        }
+    )
     assert failed == {t: FailureKind.BAD_ITEM for t in ("BAD.com", "bad.com", "Bad.com", "worse.com")}
     assert failed.keys() == plain.failed.keys()
     counts = ("targets", "ok", "failed", "duplicate", "invalid", "resumed", "calls")
@@ -505,8 +509,8 @@ async def test_a_fatal_answer_after_a_retry_says_which_attempt_it_came_on(
     api: FakeAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     answers = iter([httpx.Response(500, text="Internal Server Error")])
-    api.respond = lambda api, targets: next(answers, None) or envelope_error(
-        40100, "You are not authorized.", http_status=401
+    api.respond = lambda api, targets: (
+        next(answers, None) or envelope_error(40100, "You are not authorized.", http_status=401)
     )
     with caplog.at_level(logging.ERROR, logger="dataforseo_bulk"):
         async with client() as c:
@@ -671,3 +675,16 @@ async def test_answers_from_the_cache_are_kept_by_the_checkpoint(api: FakeAPI, t
     assert dict(cached) == dict(resumed) == {"a.com": backlinks_of("a.com")}
     assert (cached.stats.cached, resumed.stats.resumed, resumed.stats.calls) == (1, 1, 0)
     assert len(api.calls) == 1
+
+
+# README: "every input is accounted for": an exact repeat of another spelling, read in the middle
+# of a batch, is a duplicate, and the strings after it are read as usual.
+async def test_the_strings_after_a_repeated_spelling_are_answered(api: FakeAPI) -> None:
+    async with client() as c:
+        result = await c.bulk_backlinks(["B.com", "B.com", "c.com", "D.com"])
+    assert dict(result) == {
+        "B.com": backlinks_of("b.com"),
+        "c.com": backlinks_of("c.com"),
+        "D.com": backlinks_of("d.com"),
+    }
+    assert (result.stats.targets, result.stats.duplicate) == (3, 1)

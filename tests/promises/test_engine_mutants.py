@@ -28,6 +28,7 @@ from conftest import (
     envelope,
     envelope_error,
     ok,
+    scripted,
     task_error,
 )
 from dataforseo_bulk import (
@@ -40,6 +41,7 @@ from dataforseo_bulk import (
     ChunkOutcome,
     FailureKind,
     JobAborted,
+    Progress,
     RetryDetails,
     TargetFailure,
 )
@@ -688,3 +690,25 @@ async def test_the_strings_after_a_repeated_spelling_are_answered(api: FakeAPI) 
         "D.com": backlinks_of("d.com"),
     }
     assert (result.stats.targets, result.stats.duplicate) == (3, 1)
+
+
+# README: `len(result) + len(result.failed)` = distinct input strings, and the stats say how many
+# were duplicates and invalid: counted over the whole input, read a chunk at a time.
+async def test_duplicates_and_invalid_strings_are_counted_over_every_batch(api: FakeAPI) -> None:
+    targets = ["not a target", "a.com", "also not one", "a.com", "c.com", "d.com"]
+    async with client(chunk_size=2) as c:  # the input is read two strings at a time
+        result = await c.bulk_backlinks(targets)
+    stats = result.stats
+    assert (stats.targets, stats.ok, stats.failed, stats.invalid, stats.duplicate) == (5, 3, 2, 2, 1)
+
+
+# jobs.md: `on_progress=` gets a `Progress` after each outcome: chunks done, targets done
+# (answered or failed), calls, retries, cost so far.
+async def test_progress_counts_failed_targets_as_done_and_every_retry(api: FakeAPI) -> None:
+    api.respond = scripted(lambda t: httpx.Response(500, text="oops"), ok)
+    seen: list[Progress] = []
+    async with client(chunk_size=2) as c:
+        result = await c.bulk_backlinks(["a.com", "b.com", "not a target"], on_progress=seen.append)
+    last = seen[-1]
+    assert (last.chunks_done, last.targets_done, last.calls, last.retries) == (1, 3, 2, 1)
+    assert last.cost_usd == result.stats.cost_usd and len(result.failed) == 1

@@ -46,6 +46,7 @@ from dataforseo_bulk import (
     TargetFailure,
 )
 from dataforseo_bulk.cache_sqlite import SQLiteCache
+from dataforseo_bulk.pacing import Clock
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
 
@@ -715,3 +716,18 @@ async def test_progress_counts_failed_targets_as_done_and_every_retry(api: FakeA
     assert (last.chunks_done, last.targets_done, last.calls, last.retries) == (1, 3, 2, 1)
     assert last.cost_usd == result.stats.cost_usd and len(result.failed) == 1
     assert last.elapsed == pytest.approx(result.stats.elapsed) and last.elapsed < 100  # the job's time
+
+
+# BulkClient's docstring: "clock - the time source of pacing and backoff; tests pass a fake one":
+# the pacing's waits go through the given clock, not the event loop's.
+async def test_the_clock_hook_is_the_time_source_of_the_pacing(api: FakeAPI) -> None:
+    now = [0.0]
+
+    async def sleep(seconds: float) -> None:
+        now[0] += max(seconds, 0.0)
+
+    async with client(clock=Clock(now=lambda: now[0], sleep=sleep), chunk_size=1, rate_limit=1) as c:
+        result = await c.bulk_backlinks(["a.com", "b.com", "c.com"])  # one call a minute
+    assert len(result) == 3
+    assert now[0] >= 2 * 60 * 0.9  # two waits of about a minute, on the given clock ...
+    assert {call.at for call in api.calls} == {api.calls[0].at}  # ... none on the event loop's

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from conftest import LOGIN, PASSWORD, FakeAPI, backlinks_of, ok, task_error
-from dataforseo_bulk import BulkClient, FailureKind
+from dataforseo_bulk import BulkClient, ConfigurationError, FailureKind
 from dataforseo_bulk.cli import main
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
@@ -87,3 +87,53 @@ async def test_a_checkpoint_of_an_older_version_is_used_and_its_wrong_address_fa
     assert (again.stats.resumed, again.stats.calls) == (3, 4)
     assert (third.stats.resumed, third.stats.calls) == (7, 0)
 
+
+
+async def dry_run(tmp_path: Path, command: str, checkpoint: Path) -> int:
+    """``dataforseo-bulk COMMAND t.txt --dry-run --checkpoint CHECKPOINT``, in this process."""
+    (tmp_path / "t.txt").write_text("a.com\nb.com\n", encoding="utf-8")
+    argv = [command, str(tmp_path / "t.txt"), "--dry-run", "--checkpoint", str(checkpoint)]
+    return await anyio.to_thread.run_sync(main, argv)  # the command runs its own event loop
+
+
+# cli.md: `--dry-run` "checks the files as the job would": the checkpoint of another job is
+# refused (jobs.md, checkpoint point 5), an empty file holds nothing yet; neither is changed.
+async def test_a_dry_run_checks_the_checkpoint_as_the_job_would(
+    api: FakeAPI, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checkpoint = tmp_path / "job.sqlite"
+    async with BulkClient(LOGIN, PASSWORD) as c:
+        await c.bulk_backlinks(["a.com"], checkpoint=str(checkpoint))
+    made = checkpoint.read_bytes()
+    assert await dry_run(tmp_path, "ranks", checkpoint) == 2
+    err = capsys.readouterr().err
+    assert f"checkpoint {str(checkpoint)!r} belongs to another job" in err and "bulk_ranks" in err
+    assert checkpoint.read_bytes() == made
+
+    empty = tmp_path / "empty.sqlite"
+    empty.touch()
+    assert await dry_run(tmp_path, "backlinks", empty) == 0
+    assert "2 distinct inputs: 2 to send, 0 answered from the checkpoint" in capsys.readouterr().out
+    assert empty.read_bytes() == b""
+
+
+# jobs.md, checkpoint point 8: a file that cannot be used is a ConfigurationError that names it,
+# before any call.
+async def test_a_checkpoint_that_cannot_be_used_is_refused_with_its_name(
+    api: FakeAPI, tmp_path: Path
+) -> None:
+    garbage = tmp_path / "notes.sqlite"
+    garbage.write_text("not a database, just notes\n", encoding="utf-8")
+    missing = tmp_path / "no-such-dir" / "job.sqlite"
+    refusals = {
+        garbage: f"checkpoint {str(garbage)!r} is not a usable SQLite file (file is not a database)",
+        missing: f"checkpoint {str(missing)!r}: the directory {str(missing.parent)!r} does not exist; "
+        "create it or give a path in an existing directory",
+        tmp_path: f"checkpoint {str(tmp_path)!r} is a directory: give a file name inside it",
+    }
+    async with BulkClient(LOGIN, PASSWORD) as c:
+        for path, message in refusals.items():
+            with pytest.raises(ConfigurationError) as caught:
+                await c.bulk_backlinks(["a.com"], checkpoint=str(path))
+            assert str(caught.value) == message
+    assert api.calls == []

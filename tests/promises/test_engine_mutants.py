@@ -645,15 +645,14 @@ def spent_by_the_checkpoint(path: Path) -> tuple[float, int]:
 
 
 # The same when a fatal answer stops the job while a chunk waits for its retry: the job cancels
-# that chunk's work, and the file never records its call (found by the test above, not fixed yet:
-# docs/testing.md). Strict: this fails once it is fixed, to be made a plain test then.
-@pytest.mark.xfail(strict=True, reason="a chunk cancelled by a fatal answer is not in the checkpoint")
+# that chunk's work, and its call is recorded all the same (a bug this test found: the cancelled
+# chunk was never recorded, so `SUM(calls)` fell short of `stats.calls`).
 async def test_the_checkpoint_records_the_calls_of_a_chunk_a_fatal_answer_cancelled(
     api: FakeAPI, tmp_path: Path
 ) -> None:
     async def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
-        if targets == ["a.com"]:
-            return httpx.Response(500, text="Internal Server Error")  # retried after a wait ...
+        if targets == ["a.com"]:  # retried after 10 s (not a jittered backoff) ...
+            return httpx.Response(503, text="Service Unavailable", headers={"Retry-After": "10"})
         await anyio.sleep(0.5)  # ... during which the other chunk's answer stops the job
         return envelope_error(40100, "You are not authorized.", http_status=401)
 
@@ -731,3 +730,28 @@ async def test_the_clock_hook_is_the_time_source_of_the_pacing(api: FakeAPI) -> 
     assert len(result) == 3
     assert now[0] >= 2 * 60 * 0.9  # two waits of about a minute, on the given clock ...
     assert {call.at for call in api.calls} == {api.calls[0].at}  # ... none on the event loop's
+
+
+# README: a fatal answer stops the job "and hands back what was already paid for": also the half
+# of a split chunk that was answered while the other half's call was still in flight.
+async def test_a_fatal_answer_hands_back_what_a_split_chunk_had_already_bought(api: FakeAPI) -> None:
+    async def respond(api: FakeAPI, targets: list[str]) -> httpx.Response:
+        if targets == ["b.com"]:
+            await anyio.sleep(1)
+            return envelope_error(40100, "You are not authorized.", http_status=401)
+        if len(targets) == 4:
+            return task_error(40501, "Invalid Field: 'targets'.")  # split in two halves
+        if "a3.com" in targets:
+            await anyio.sleep(5)  # the second half: still in flight when the fatal answer comes
+        return ok(targets)
+
+    api.respond = respond
+    async with client(chunk_size=4, max_concurrency=2) as c:
+        with pytest.raises(AccountRefused) as caught:
+            await c.bulk_backlinks(["a1.com", "a2.com", "a3.com", "a4.com", "b.com"])
+    partial = caught.value.result
+    assert partial is not None
+    assert dict(partial) == {"a1.com": backlinks_of("a1.com"), "a2.com": backlinks_of("a2.com")}
+    assert {t: f.kind for t, f in partial.failed.items()} == dict.fromkeys(
+        ["a3.com", "a4.com", "b.com"], FailureKind.ABORTED
+    )

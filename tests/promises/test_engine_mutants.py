@@ -746,12 +746,20 @@ async def test_a_fatal_answer_hands_back_what_a_split_chunk_had_already_bought(a
         return ok(targets)
 
     api.respond = respond
+    targets = ["a1.com", "a2.com", "a3.com", "a4.com", "b.com"]
+    bought = {"a1.com": backlinks_of("a1.com"), "a2.com": backlinks_of("a2.com")}
     async with client(chunk_size=4, max_concurrency=2) as c:
         with pytest.raises(AccountRefused) as caught:
-            await c.bulk_backlinks(["a1.com", "a2.com", "a3.com", "a4.com", "b.com"])
-    partial = caught.value.result
-    assert partial is not None
-    assert dict(partial) == {"a1.com": backlinks_of("a1.com"), "a2.com": backlinks_of("a2.com")}
-    assert {t: f.kind for t, f in partial.failed.items()} == dict.fromkeys(
-        ["a3.com", "a4.com", "b.com"], FailureKind.ABORTED
-    )
+            await c.bulk_backlinks(targets)
+        partial = caught.value.result
+        assert partial is not None and dict(partial) == bought
+        assert {t: f.kind for t, f in partial.failed.items()} == dict.fromkeys(
+            ["a3.com", "a4.com", "b.com"], FailureKind.ABORTED
+        )
+        # A stream hands it over too, in the outcome of the call that bought it (jobs.md).
+        outcomes: list[ChunkOutcome[int | None]] = []
+        with pytest.raises(AccountRefused):
+            async with c.stream(targets) as stream:
+                outcomes += [outcome async for outcome in stream]
+    [paid] = [outcome for outcome in outcomes if outcome.values]
+    assert paid.values == bought and paid.chunk is not None and paid.chunk.index == 0

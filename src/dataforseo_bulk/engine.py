@@ -473,8 +473,15 @@ class Job(Generic[V]):
                     return
                 work = _ChunkWork[V]()
                 # On a stop, what is unanswered stays pending and is settled as aborted.
-                with contextlib.suppress(_Stopped):
-                    await self._answer_chunk(chunk, work)
+                try:
+                    with contextlib.suppress(_Stopped):
+                        await self._answer_chunk(chunk, work)
+                except anyio.get_cancelled_exc_class():
+                    # Cancelled (a fatal answer, or from outside): what the chunk's calls
+                    # bought, and the calls themselves, are still kept and reported.
+                    with anyio.CancelScope(shield=True):
+                        await self._emit(chunk.ref, work)
+                    raise
                 await self._emit(chunk.ref, work)
 
     async def _answer_chunk(self, chunk: Chunk, work: _ChunkWork[V]) -> None:

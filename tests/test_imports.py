@@ -106,8 +106,9 @@ class _Int(int):
         ({"max_cost": 0.5}, {"max_cost": 0.5}),
         ({"rate_period": 0.001}, {"rate_period": 0.001}),
         ({"rate_period": sys.float_info.max}, {"rate_period": sys.float_info.max}),
-        ({"rate_period": "60"}, {"rate_period": 60.0}),  # pydantic's lax float
-        ({"rate_period": True}, {"rate_period": 1.0}),
+        ({"rate_period": "60"}, "rate_period"),  # a number, never text ...
+        ({"rate_period": True}, "rate_period"),  # ... or a bool
+        ({"max_cost": True}, "max_cost"),
         ({"rate_limit": _Int(5)}, {"rate_limit": 5}),
         ({"max_retries": 50}, {"max_retries": 50}),
         ({"rate_period": 10**400}, "rate_period"),

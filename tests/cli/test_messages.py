@@ -108,6 +108,18 @@ def test_a_semicolon_csv_gets_a_delimiter_hint(workdir: Path, capsys: pytest.Cap
     assert "';'-separated" in text and not python_wording(text)
 
 
+@pytest.mark.parametrize("header", ["url", "url,note;more"])
+def test_no_delimiter_hint_unless_the_one_header_cell_has_a_semicolon(
+    workdir: Path, capsys: pytest.CaptureFixture[str], header: str
+) -> None:
+    (workdir / "plain.csv").write_text(f"{header}\ncnn.com\n", encoding="utf-8")
+    argv = ["backlinks", "plain.csv", "--column", "target", "--base-url", "http://127.0.0.1:9"]
+    code, text = run([*argv, "--login", "me", "--password", "pw"], capsys)
+    found = ", ".join(header.split(","))
+    assert code == 2
+    assert text.strip() == f"dataforseo-bulk: --column 'target' is not in the CSV header ({found})"
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     code, text = run(["--version"], capsys)
     assert code == 0 and text.strip() == f"dataforseo-bulk {cli.__version__}"

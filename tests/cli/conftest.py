@@ -228,6 +228,16 @@ class Emulators:
             server.stop()
 
 
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """One emulator (the real account's limits, no latency) shared by a module's jobs."""
+    emulators = Emulators(lambda: tmp_path_factory.mktemp("emulator"))
+    try:
+        yield emulators.start()
+    finally:
+        emulators.stop_all()
+
+
 @pytest.fixture
 def start_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Emulator]]:
     """``start_emulator("--latency-ms", "50", ...)``: a fresh emulator with its own ledger,

@@ -10,7 +10,6 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from hypothesis import strategies as st
 
 from dataforseo_bulk.cli import main
 
-from .conftest import LOGIN, PASSWORD, Emulator, Emulators
+from .conftest import LOGIN, PASSWORD, Emulator
 
 pytestmark = pytest.mark.loopback
 
@@ -65,15 +64,6 @@ def expected_rows(data: bytes) -> tuple[set[str], set[int]]:
         else:
             undecodable.setdefault(text.encode("utf-8", "surrogateescape"), number)
     return valid, set(undecodable.values())
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    emulators = Emulators(lambda: tmp_path_factory.mktemp("emulator"))
-    try:
-        yield emulators.start()
-    finally:
-        emulators.stop_all()
 
 
 def run_in_process(emulator: Emulator, source: str, data: bytes, directory: Path) -> int:

@@ -4,25 +4,16 @@ command in this process (``run_cli``) against the emulator on loopback."""
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from dataforseo_bulk.emulator import answers_null, expected_backlinks
 
-from .conftest import Emulator, Emulators, csv_rows, jsonl_rows, run_cli
+from .conftest import Emulator, csv_rows, jsonl_rows, run_cli
 
 pytestmark = pytest.mark.loopback
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    emulators = Emulators(lambda: tmp_path_factory.mktemp("emulator"))
-    try:
-        yield emulators.start()
-    finally:
-        emulators.stop_all()
 
 
 def one_line(done: subprocess.CompletedProcess[str]) -> str:

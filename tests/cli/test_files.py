@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,6 @@ from dataforseo_bulk.emulator import expected_backlinks
 
 from .conftest import (
     Emulator,
-    Emulators,
     cli_command,
     cli_env,
     csv_rows,
@@ -36,15 +35,6 @@ pytestmark = pytest.mark.loopback
 
 TARGETS = [f"site{i}.example.com" for i in range(3000)]
 GOOD_ROWS = "target,backlinks,error_kind,error_code,error_reason\nkept.example.com,42,,,\n"
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    emulators = Emulators(lambda: tmp_path_factory.mktemp("emulator"))
-    try:
-        yield emulators.start()
-    finally:
-        emulators.stop_all()
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,22 +12,12 @@ import pytest
 from dataforseo_bulk.emulator import expected_backlinks
 from dataforseo_bulk.targets import InvalidTarget, normalize_target
 
-from .conftest import Emulator, Emulators, csv_rows, jsonl_rows, run_cli
+from .conftest import Emulator, csv_rows, jsonl_rows, run_cli
 
 pytestmark = pytest.mark.loopback
 
 COLUMNS = ["target", "backlinks", "error_kind", "error_code", "error_reason"]
 INVALID = ["not a target", "ftp://ftp.example.com", "http://", "a..b.com", "localhost", "x.com:8080"]
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    """One emulator (the real account's limits, no latency) for this module's jobs."""
-    emulators = Emulators(lambda: tmp_path_factory.mktemp("emulator"))
-    try:
-        yield emulators.start()
-    finally:
-        emulators.stop_all()
 
 
 def messy_lines() -> list[str]:

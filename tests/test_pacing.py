@@ -165,6 +165,34 @@ async def test_the_first_call_after_a_pause_goes_out_when_the_pause_ends() -> No
     assert anyio.current_time() == pytest.approx(14.05)
 
 
+@pytest.mark.parametrize(
+    ("limit", "period", "margin"), [(2000, 60.0, 0.005), (200, 6.0, 0.005), (2000, 60.0, 0.02)]
+)
+async def test_a_call_woken_less_late_than_the_allowance_goes_at_once(
+    limit: int, period: float, margin: float
+) -> None:
+    # The allowance is half the window's margin (0.5 % of the period by default, at least 50 ms):
+    # 150 ms on the real 60-s window. A call woken later than its slot, but within that, keeps
+    # its slot (no new booking, no wait): only a longer stall costs a slot.
+    offset = {"seconds": 0.0}
+    clock = Clock(now=lambda: anyio.current_time() + offset["seconds"], sleep=anyio.sleep)
+    meter = RateMeter(limit, period, margin=margin, clock=clock)
+    allowance = max(period * margin, 0.05) / 2
+    assert meter.lateness == pytest.approx(allowance)
+    await meter.acquire()  # the first slot: now
+    booked = anyio.current_time()
+
+    async def late_by(seconds: float) -> None:
+        await anyio.sleep(meter.interval / 2)  # while the second caller sleeps towards its slot
+        offset["seconds"] += seconds
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(late_by, allowance * 0.9)
+        await meter.acquire()
+    # It went when it woke, at its own slot: no second booking.
+    assert anyio.current_time() == pytest.approx(booked + meter.interval)
+
+
 @pytest.mark.parametrize("stall", [0.06, 0.2])  # just over the 50 ms margin, and well over it
 async def test_a_stalled_process_never_sends_the_calls_it_slept_through_at_once(stall: float) -> None:
     # The process stalls (a long garbage collection, a starved CPU) while workers sleep

@@ -14,6 +14,8 @@ import pytest
 import respx
 from hypothesis import settings
 
+from dataforseo_bulk import BulkClient
+
 # No test may depend on the machine's speed: Hypothesis's default 200 ms deadline per example
 # fails tests on a loaded machine (and under mutation testing's slower, instrumented code).
 settings.register_profile("dataforseo-bulk", deadline=None)
@@ -24,6 +26,11 @@ URL = f"{BASE_URL}/v3/backlinks/bulk_backlinks/live"
 USER_DATA_URL = f"{BASE_URL}/v3/appendix/user_data"
 LOGIN = "user@example.com"
 PASSWORD = "s3cr3t-API-pa55word"
+
+
+def client(**knobs: object) -> BulkClient:
+    """A client of the fake account (the API mocked by ``mocked``), with ``knobs``."""
+    return BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
 
 
 def backlinks_of(target: str) -> int:

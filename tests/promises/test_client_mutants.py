@@ -19,15 +19,11 @@ import httpx
 import pytest
 import respx
 
-from conftest import LOGIN, PASSWORD, FakeAPI, ok, scripted
+from conftest import LOGIN, PASSWORD, FakeAPI, client, ok, scripted
 from dataforseo_bulk import BULK_BACKLINKS, ENDPOINTS, BulkClient, ConfigurationError, Progress, RetryPolicy
 from dataforseo_bulk.pacing import Clock
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
-
-
-def client(**knobs: object) -> BulkClient:
-    return BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
 
 
 JOB_METHODS = [*ENDPOINTS, "run", "stream"]  # a method per endpoint, named as it is

@@ -20,7 +20,7 @@ import httpx
 import pytest
 import respx
 
-from conftest import LOGIN, PASSWORD, URL, USER_DATA_URL, FakeAPI, backlinks_of, ok, user_data
+from conftest import LOGIN, PASSWORD, URL, USER_DATA_URL, FakeAPI, backlinks_of, client, ok, user_data
 from dataforseo_bulk import BudgetExceeded, BulkClient, ConfigurationError, FailureKind, estimate_cost
 from dataforseo_bulk.cli import main
 from dataforseo_bulk.emulator import (
@@ -40,10 +40,6 @@ from dataforseo_bulk.items import (
 from network.servers import Conn, ok_body, raw_server, read_request, response
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
-
-
-def client(**knobs: object) -> BulkClient:
-    return BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
 
 
 def domains(n: int, start: int = 0) -> list[str]:

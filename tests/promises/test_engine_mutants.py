@@ -25,6 +25,7 @@ from conftest import (
     USER_DATA_URL,
     FakeAPI,
     backlinks_of,
+    client,
     envelope,
     envelope_error,
     ok,
@@ -49,10 +50,6 @@ from dataforseo_bulk.cache_sqlite import SQLiteCache
 from dataforseo_bulk.pacing import Clock
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
-
-
-def client(**knobs: object) -> BulkClient:
-    return BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
 
 
 # design.md: "items matched by the echoed target, never by position; loose match on case and

@@ -22,6 +22,7 @@ from conftest import (
     PASSWORD,
     FakeAPI,
     backlinks_of,
+    client,
     envelope,
     envelope_error,
     ok,
@@ -35,10 +36,6 @@ pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
 TOKEN = base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()
 #: What must never be seen: the password, the Basic token, the login:password pair.
 SECRETS = (PASSWORD, TOKEN, f"{LOGIN}:{PASSWORD}", f"Basic {TOKEN}")
-
-
-def client(**knobs: object) -> BulkClient:
-    return BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
 
 
 def domains(n: int) -> list[str]:

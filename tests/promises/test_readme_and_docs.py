@@ -19,6 +19,7 @@ from conftest import (
     PASSWORD,
     FakeAPI,
     backlinks_of,
+    client,
     envelope,
     envelope_error,
     ok,
@@ -38,10 +39,6 @@ from dataforseo_bulk import (
 )
 
 pytestmark = [pytest.mark.looptime, pytest.mark.usefixtures("mocked")]
-
-
-def client(**knobs: object) -> BulkClient:
-    return BulkClient(LOGIN, PASSWORD, **knobs)  # type: ignore[arg-type]
 
 
 def domains(n: int) -> list[str]:

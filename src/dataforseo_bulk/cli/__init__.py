@@ -58,6 +58,7 @@ from .cache import (
     add_cache_options,
     cache_knobs,
     check_cache_file,
+    is_url,
     run_cache_command,
     without_cached,
 )
@@ -429,7 +430,7 @@ def _check_files(args: argparse.Namespace) -> None:
     an output whose format is unknown: all of this before any call (the balance's included)."""
     output = None if args.output in (None, "-") else args.output
     source = None if args.input == "-" else args.input
-    cache = None if args.cache is None or "://" in args.cache else args.cache  # a file, not Redis
+    cache = None if args.cache is None or is_url(args.cache) else args.cache  # a file, not Redis
     for one, other, what in (
         (output, source, "the input"),
         (output, args.checkpoint, "the checkpoint"),

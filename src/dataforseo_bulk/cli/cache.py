@@ -74,7 +74,7 @@ def _open(cache: str) -> Iterator[ResultCache]:
         store.close()
 
 
-def _is_url(cache: str) -> bool:
+def is_url(cache: str) -> bool:
     return "://" in cache  # a Redis URL: open_cache refuses any other scheme
 
 
@@ -86,7 +86,7 @@ def without_cached(
     Reads the cache without changing it; a cache file that does not exist yet answers nothing.
     """
     knobs = cache_knobs(args)
-    if not _is_url(args.cache) and not Path(args.cache).exists():
+    if not is_url(args.cache) and not Path(args.cache).exists():
         from .._sqlite import check_path
 
         check_path(Path(args.cache), what="cache")
@@ -130,7 +130,7 @@ def add_cache_command(commands: Any) -> None:
 
 
 def run_cache_command(args: argparse.Namespace) -> int:
-    if _is_url(args.file):
+    if is_url(args.file):
         raise ConfigurationError(
             f"cache {args.cache_action} works on a cache file, not a Redis URL: Redis deletes old "
             "answers by itself (each has a time to live) and holds only hashes of the endpoints "

@@ -288,12 +288,12 @@ def test_a_csv_cell_of_any_length_is_read(emulator: Emulator, tmp_path: Path) ->
     [
         (
             ("emulate", "--login", "me:you"),
-            "dataforseo-bulk emulate: error: argument --login: 'me:you': give a login that is not empty "
-            "and has no ':' (Basic auth puts one between the login and the password)",
+            "dataforseo-bulk emulate: error: login must be a non-empty string without ':' (Basic auth), "
+            "got 'me:you'",
         ),
         (
             ("emulate", "--password", ""),
-            "dataforseo-bulk emulate: error: argument --password: give a password that is not empty",
+            "dataforseo-bulk emulate: error: password must be a non-empty string",
         ),
         (
             ("account",),

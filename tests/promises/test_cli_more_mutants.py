@@ -429,12 +429,12 @@ def test_the_summary_says_1_retry_and_the_speed_of_a_job_shorter_than_a_second()
 def test_emulate_hands_its_flags_to_the_emulator_which_says_what_is_wrong_in_its_name(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """A login with ':' is refused by the emulator's own flag check, under the command's name."""
+    """A login with ':' passes the flags' own checks and is refused by the emulator's settings."""
     done = run(capsys, "emulate", "--port", "0", "--login", "me:you")
     assert done.code == 2
     assert done.err.splitlines()[-1] == (
-        "dataforseo-bulk emulate: error: argument --login: 'me:you': give a login that is not empty "
-        "and has no ':' (Basic auth puts one between the login and the password)"
+        "dataforseo-bulk emulate: error: login must be a non-empty string without ':' (Basic auth), "
+        "got 'me:you'"
     )
 
 

@@ -15,6 +15,7 @@ from dataforseo_bulk.targets import (
     InvalidTarget,
     _normalize,
     _Rejected,
+    all_normal_domains,
     is_page,
     normalize_target,
     target_host,
@@ -489,3 +490,66 @@ def test_adversarial_input_gets_its_answer_without_backtracking_for_ever(raw: st
 
 def _took_for_ever(signum: int, frame: Any) -> None:
     raise AssertionError("normalize_target ran for a minute: catastrophic backtracking?")
+
+
+# --- all_normal_domains: the engine's check of a whole batch -------------------------------
+
+
+class _Text(str):
+    """A str subclass: the slow path copies it to a plain str, so the batch check must refuse it."""
+
+
+@pytest.mark.parametrize(
+    ("batch", "expected"),
+    [
+        (["example.com"], True),
+        (["a.com", "b.org", "r3---sn-abc.googlevideo.com", "a" * 63 + ".com"], True),
+        (["a.com", "a.com"], True),  # repeats are the engine's business, not this check's
+        ([], False),
+        ([""], False),
+        (["a.com", ""], False),
+        (["a.com\nb.com"], False),  # one string holding a line feed would pass as two hosts
+        (["a.com\n", "b.com"], False),
+        (["a.com", "\nb.com"], False),
+        (["a.com", "Example.com"], False),
+        (["a.com", "example.com."], False),
+        (["a.com", " example.com"], False),
+        (["a.com", "https://example.com/"], False),
+        (["a.com", "localhost"], False),
+        (["a.com", "1.2.3.4"], False),
+        (["a.com", "a.123"], False),
+        (["xn--bcher-kva.de"], False),  # normal, but the slow path checks the punycode
+        (["a.com", "-a.com"], False),
+        (["a.com", "a" * 64 + ".com"], False),
+        ([".".join(["a" * 63] * 4)], False),  # 255 characters: over the 253 of a host
+        ([".".join(["a" * 63] * 3 + ["a" * 61])], True),  # exactly 253
+        (["a.com", 5], False),
+        (["a.com", None], False),
+        (["a.com", b"b.com"], False),
+        (["a.com", _Text("b.com")], False),
+    ],
+)
+def test_all_normal_domains_table(batch: list[Any], expected: bool) -> None:
+    assert all_normal_domains(batch) is expected
+
+
+_BATCH_STRINGS = st.one_of(
+    _DOMAIN,
+    _HOSTISH,
+    st.tuples(_DOMAIN, st.sampled_from(["\n", "\r\n", "\n\n", "", "\u2028"]), _DOMAIN).map("".join),
+    st.text(alphabet="abc.-\n", max_size=12),
+)
+
+
+@given(st.lists(_BATCH_STRINGS, max_size=6))
+@example(["a.com\nb.com"])
+@example(["a.com", "b.com\n", "c.com"])
+def test_all_normal_domains_never_vouches_for_a_string_the_slow_path_would_change(batch: list[str]) -> None:
+    if all_normal_domains(batch):
+        for raw in batch:
+            assert _slow(raw) == raw and not is_page(raw)
+
+
+@given(st.lists(_DOMAIN, min_size=1, max_size=6))
+def test_all_normal_domains_takes_every_batch_of_plain_domains(batch: list[str]) -> None:
+    assert all_normal_domains(batch)

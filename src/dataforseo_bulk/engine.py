@@ -46,7 +46,7 @@ from .endpoints import Endpoint, ItemError
 from .errors import APIUnreachable, BalanceExhausted, BudgetExceeded, FatalAnswer, FatalAPIError, JobAborted
 from .pacing import LOOP_CLOCK, Clock, ConcurrencyMeter, Pacer, RateMeter
 from .result import FailureKind, JobStats, Progress, TargetFailure
-from .targets import InvalidTarget, normalize_target
+from .targets import InvalidTarget, all_normal_domains, normalize_target
 
 V = TypeVar("V")
 A = TypeVar("A")
@@ -399,6 +399,12 @@ class Job(Generic[V]):
         string) is also kept in ``_seen``, so that an exact repeat of it is counted once.
         """
         entries = self._entries
+        if all_normal_domains(batch) and len(set(batch)) == len(batch) and entries.keys().isdisjoint(batch):
+            # The common batch: plain domains in normal form, none repeated, none read before.
+            # What the loop below would do, in C (a third of its time: docs/performance.md).
+            entries.update(dict.fromkeys(batch, _PENDING))
+            self._tally.targets += len(batch)
+            return batch
         spellings = self._spellings
         seen = self._seen
         local = self._local

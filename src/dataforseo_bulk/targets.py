@@ -63,6 +63,7 @@ import idna
 __all__ = [
     "MAX_TARGET_LENGTH",
     "InvalidTarget",
+    "all_normal_domains",
     "is_page",
     "normalize_target",
     "target_host",
@@ -83,6 +84,8 @@ _LABEL: Final = r"(?!xn--)[a-z0-9][a-z0-9-]{0,62}+(?<!-)"
 _TLD: Final = r"(?!xn--)[a-z][a-z0-9-]{0,62}+(?<!-)"
 _HOST: Final = rf"(?:{_LABEL}\.)++{_TLD}"
 _FAST_HOST: Final = re.compile(_HOST)
+# The same, for a whole batch joined by line feeds (no host may contain one: see below).
+_FAST_HOST_LINES: Final = re.compile(rf"(?:{_HOST}\n)*+{_HOST}")
 # A page that is already normal, as far as its scheme and host go (no port, no userinfo).
 _FAST_PAGE: Final = re.compile(rf"https?://({_HOST})(?=[/?#]|\Z)")
 _SCHEME: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*")
@@ -148,6 +151,29 @@ def normalize_target(raw: str) -> str | InvalidTarget:
             raw if isinstance(raw, str) else _safe_repr(raw),
             f"could not be parsed ({type(exc).__name__}); please report this target as a bug",
         )
+
+
+def all_normal_domains(batch: list[str]) -> bool:
+    """True when ``batch`` is not empty and every string of it is a plain ``str`` already in normal
+    form as a domain, so that :func:`normalize_target` would return each one as it is.
+
+    False says nothing about any single string: the caller then normalizes them one by one.
+    One regex scan over the joined batch, in C, instead of a call per string: the common input
+    (a list of plain lowercase domains) is checked in about half the time (docs/performance.md).
+    A string containing a line feed would pass as two hosts, so the joined text must have
+    exactly one line feed between neighbours and no other.
+    """
+    try:
+        joined = "\n".join(batch)
+    except TypeError:  # a non-str in the batch
+        return False
+    # Cheapest first: on mixed input the scan stops at the first string not in normal form.
+    return (
+        _FAST_HOST_LINES.fullmatch(joined) is not None
+        and joined.count("\n") == len(batch) - 1
+        and max(map(len, batch)) <= _MAX_HOST_LENGTH
+        and set(map(type, batch)) == {str}  # a str subclass is copied to a plain str by the slow path
+    )
 
 
 def is_page(target: str) -> bool:

@@ -355,6 +355,14 @@ async def test_one_lookup_per_chunk_of_input_and_one_put_per_chunk_bought(
     assert len(api.sent_targets) == 4_500
 
 
+def test_a_writer_waits_at_most_60_s_for_another_writer(tmp_path: Path) -> None:
+    """docs/jobs.md: "a writer waits for another's transaction (60 s at most)": the wait is
+    SQLite's busy timeout on the cache's connection (a real minute is not waited out here; a
+    writer held back longer than the timeout is the test above, the timeout made short)."""
+    with SQLiteCache(tmp_path / "c.sqlite") as cache:
+        assert cache._conn.execute("PRAGMA busy_timeout").fetchone() == (60_000,)
+
+
 async def test_a_writer_waits_for_another_writers_transaction_then_stores(
     tmp_path: Path, api: FakeAPI, mocked: respx.MockRouter, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -181,7 +181,7 @@ async def test_three_processes_keep_sharing_the_account_when_redis_restarts_empt
     slot; with several processes the worst is one 40202 pause, not billed. Every target is
     still answered, and bought exactly once. The same rate as ACCOUNT on a tenth of its window,
     so that the window is full when Redis empties (a burst then would be refused)."""
-    rate_limit, rate_period, per_process = 20, 0.6, 60
+    rate_limit, rate_period, per_process = 20, 0.6, 40
     account = EmulatorConfig(
         rate_limit=rate_limit, rate_period=rate_period, max_concurrency=MAX_CONCURRENCY, latency_ms=300
     )
@@ -189,7 +189,7 @@ async def test_three_processes_keep_sharing_the_account_when_redis_restarts_empt
     async with serve(account, ledger=ledger) as url:
         workers = [await start_worker(url, redis_server.url, per_process, f"e{i}", *rate) for i in range(3)]
         with killed_at_exit(workers):
-            await calls_reach(ledger, 90)  # the window full for 2 s, each process holding slots
+            await calls_reach(ledger, 60)  # the window full for a second, each process holding slots
             with redis_server.client() as admin:
                 admin.flushall()
             reports = [(await lines_of(worker))[-1] for worker in workers]
@@ -200,5 +200,5 @@ async def test_three_processes_keep_sharing_the_account_when_redis_restarts_empt
     assert sorted(bought) == sorted(f"e{p}-{i}.com" for p in range(3) for i in range(per_process))
     assert set(bought.values()) == {1}  # a refused call is not billed, and nothing is bought twice
     # At worst one 40202 (then the shared pause). Without each process's floor, the schedule
-    # restarted from Redis's "now" among the slots already handed out: three 40202 in this test.
+    # restarted from Redis's "now" among the slots already handed out: 40202s (three in the runs made).
     assert len(refusals(ledger)) <= 1, refusals(ledger)

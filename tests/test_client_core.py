@@ -79,6 +79,29 @@ async def test_keys_are_the_callers_spellings_and_duplicates_are_sent_once(api: 
     assert len(result) + len(result.failed) == len(set(targets))
 
 
+async def test_plain_domains_repeated_inside_a_batch_or_across_batches_are_sent_once(api: FakeAPI) -> None:
+    """Batches (of a chunk's size) made only of plain domains in normal form, the engine's usual
+    input: a repeat inside one batch, or of a target an earlier batch read (in normal form or
+    another spelling), is a duplicate, sent once and answered under each spelling."""
+    batches = [
+        ["a.example.com", "b.example.com", "a.example.com"],  # a repeat inside the batch
+        ["c.example.com", "b.example.com", "d.example.com"],  # b read by the batch before
+        ["E.example.com", "f.example.com", "g.example.com"],  # another spelling: the loop's case
+        ["h.example.com", "e.example.com", "i.example.com"],  # e read before as E.example.com
+        ["j.example.com", "k.example.com", "l.example.com"],  # all new: the batch check's case
+    ]
+    targets = [t for batch in batches for t in batch]
+    async with client(chunk_size=3) as c:
+        result = await c.bulk_backlinks(targets)
+
+    normal = sorted({t.lower() for t in targets})
+    assert sorted(api.sent_targets) == normal  # each bought once
+    assert dict(result) == {t: backlinks_of(t.lower()) for t in targets}
+    assert result.stats.targets == len(set(targets)) == 13
+    assert result.stats.duplicate == 3  # a.example.com again, b.example.com again, e (as E before)
+    assert result.stats.ok == 13
+
+
 async def test_invalid_targets_are_reported_and_never_sent(api: FakeAPI) -> None:
     targets = ["good.com", "", "has space.com", "ftp://example.com/", "example.com/path", "x" * 3000]
     async with client() as c:

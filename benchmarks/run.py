@@ -834,6 +834,9 @@ def environment_lines(src_note: str, load: tuple[Sequence[float], Sequence[float
             "urllib3",
             "pydantic",
             "uvicorn",
+            # Not a dependency: installed by the test extra. httpcore imports it with itself
+            # when it is there, so it lengthens an httpx client's first call (benchmarks/README.md).
+            "trio",
         )
     )
     server = (

@@ -1189,7 +1189,8 @@ def write_report(
         "```",
         "",
         f"{started:%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min, {preset_name} preset: {p.runs} run(s) of each "  # noqa: E501
-        f"client in each scenario (ceiling: {p.ceiling_runs}, start-up: {p.startup_runs}), the job "
+        f"client in each scenario (ceiling: {p.ceiling_runs}, 1000-target concurrency-bound: "
+        f"{p.concurrency_full_runs}, start-up: {p.startup_runs}), the job "
         "scenarios interleaved round by round, each against a fresh emulator; medians, with the range "
         "over the runs in brackets.",
         "",

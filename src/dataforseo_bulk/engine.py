@@ -401,7 +401,7 @@ class Job(Generic[V]):
         entries = self._entries
         if all_normal_domains(batch) and len(set(batch)) == len(batch) and entries.keys().isdisjoint(batch):
             # The common batch: plain domains in normal form, none repeated, none read before.
-            # What the loop below would do, in C (a third of its time: docs/performance.md).
+            # What the loop below would do, in C: 0.2-0.4 ms less per 1000 (docs/performance.md).
             entries.update(dict.fromkeys(batch, _PENDING))
             self._tally.targets += len(batch)
             return batch

@@ -108,34 +108,44 @@ def test_a_job_with_sandbox_sends_its_calls_to_the_sandbox_and_caches_them_as_th
 
 
 # --- the dry run's account lines (docs/cli.md, --dry-run) ----------------------------------------
-def test_a_dry_run_shows_the_account_the_rate_it_paces_at_and_the_fit(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("account", "options", "expected"),
+    [
+        pytest.param(
+            ACCOUNT,
+            ("--rate", "500/30"),
+            [
+                f"  account   {LOGIN}: balance $41.3022",
+                "  limit     2,000 calls/min on the bulk endpoints (this job paces at 500/30s)",
+                "  fits      yes: up to $0.0200 of the $41.3022 balance",
+            ],
+            id="the account, the rate it paces at and the fit",
+        ),
+        pytest.param(
+            {},
+            (),
+            [
+                "  account   ?: balance not reported",
+                "  limit     not reported on the bulk endpoints (this job paces at 2000/60s)",
+                "  fits      unknown: the account's answer carries no balance",
+            ],
+            id="what the account did not report",
+        ),
+    ],
+)
+def test_a_dry_run_shows_the_account_lines(
+    account: dict[str, object],
+    options: tuple[str, ...],
+    expected: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
     with respx.mock(assert_all_called=False) as router:
-        router.get(f"{DEFAULT_BASE_URL}{USER_DATA}").mock(side_effect=lambda request: user_data(ACCOUNT))
-        done = run(capsys, *credentials("backlinks", "t.txt", "--dry-run", "--rate", "500/30"))
+        router.get(f"{DEFAULT_BASE_URL}{USER_DATA}").mock(side_effect=lambda request: user_data(account))
+        done = run(capsys, *credentials("backlinks", "t.txt", "--dry-run", *options))
     assert done.code == 0, done.err
-    assert done.out.splitlines()[-3:] == [
-        f"  account   {LOGIN}: balance $41.3022",
-        "  limit     2,000 calls/min on the bulk endpoints (this job paces at 500/30s)",
-        "  fits      yes: up to $0.0200 of the $41.3022 balance",
-    ]
-
-
-def test_a_dry_run_says_what_the_account_did_not_report(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    (tmp_path / "t.txt").write_text("cnn.com\n", encoding="utf-8")
-    with respx.mock(assert_all_called=False) as router:
-        router.get(f"{DEFAULT_BASE_URL}{USER_DATA}").mock(side_effect=lambda request: user_data({}))
-        done = run(capsys, *credentials("backlinks", "t.txt", "--dry-run"))
-    assert done.code == 0, done.err
-    assert done.out.splitlines()[-3:] == [
-        "  account   ?: balance not reported",
-        "  limit     not reported on the bulk endpoints (this job paces at 2000/60s)",
-        "  fits      unknown: the account's answer carries no balance",
-    ]
+    assert done.out.splitlines()[-3:] == expected
 
 
 def test_a_dry_run_with_no_balance_check_does_not_read_the_account(

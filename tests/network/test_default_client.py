@@ -63,7 +63,7 @@ class _ImportRecorder(MetaPathFinder):
 async def test_after_the_first_call_a_job_imports_nothing_per_call() -> None:
     # An import that fails is not cached: Python searches every path entry again, ~50 us each
     # time. httpcore tries ``import sniffio`` on every lock and event it sets up (4-5 a call),
-    # so without sniffio installed each call paid ~0.25 ms of CPU for nothing (pyproject.toml).
+    # so without sniffio installed each call paid 0.4-1.1 ms of CPU for nothing (pyproject.toml).
     recorder = _ImportRecorder()
     async with (
         raw_server(answer_ok) as server,

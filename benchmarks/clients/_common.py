@@ -16,13 +16,14 @@ Modes:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
 import resource
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 LOGIN = os.environ.get("BENCH_LOGIN", "emulator")
@@ -163,3 +164,29 @@ def job_fields(
         "timeline": timeline.buckets(args.bucket),
         **extra,
     }
+
+
+#: A baseline's job: answer every target, return (calls made, target -> backlinks).
+Job = Callable[[argparse.Namespace, list[str], Timeline], Awaitable[tuple[int, dict[str, int]]]]
+
+
+def gather_main(t_script: float, run: Job) -> None:
+    """The ``main`` of every script but ours: parse the command line, run the job in the mode
+    asked for, print the one JSON line."""
+    args = parse_args()
+    targets = make_targets(args.targets if args.mode != "first" else 1)
+    if args.mode == "import":
+        emit(args, t_script)
+        return
+    before = rusage()
+    timeline = Timeline()
+    t0 = time.perf_counter()
+    with profiled():
+        calls, results = asyncio.run(run(args, targets, timeline))
+    wall = time.perf_counter() - t0
+    after = rusage()
+    answered = sum(1 for t in targets if t in results)  # checked after the CPU is taken
+    fields = job_fields(
+        args, calls=calls, answered=answered, wall=wall, cpu_before=before, cpu_after=after, timeline=timeline
+    )
+    emit(args, t_script, at=after, **fields)

@@ -79,23 +79,7 @@ async def run(args, targets: list[str], timeline: c.Timeline) -> tuple[int, dict
 
 
 def main() -> None:
-    args = c.parse_args()
-    targets = c.make_targets(args.targets if args.mode != "first" else 1)
-    if args.mode == "import":
-        c.emit(args, T_SCRIPT)
-        return
-    before = c.rusage()
-    timeline = c.Timeline()
-    t0 = time.perf_counter()
-    with c.profiled():
-        calls, results = asyncio.run(run(args, targets, timeline))
-    wall = time.perf_counter() - t0
-    after = c.rusage()
-    answered = sum(1 for t in targets if t in results)  # checked after the CPU is taken
-    fields = c.job_fields(
-        args, calls=calls, answered=answered, wall=wall, cpu_before=before, cpu_after=after, timeline=timeline
-    )
-    c.emit(args, T_SCRIPT, at=after, **fields)
+    c.gather_main(T_SCRIPT, run)
 
 
 if __name__ == "__main__":

@@ -702,6 +702,15 @@ def rng(block: dict[str, Any], key: str, digits: int = 1) -> str:
     return f"{fmt(mid, digits)} ({fmt(lo, digits)}–{fmt(hi, digits)})"
 
 
+def round_by_round(ours: dict[str, Any], other: dict[str, Any], key: str) -> str:
+    """``ours / other`` in each round (the clients of a round run back to back, so a drift of
+    the machine's load falls on both sides of a pair), and their median; "" for a single run."""
+    ratios = [a[key] / b[key] for a, b in zip(ours["runs"], other["runs"], strict=False) if b[key]]
+    if len(ratios) < 2:
+        return ""
+    return f"{', '.join(fmt(x, 2) for x in ratios)}; median {fmt(med(ratios), 2)}"
+
+
 def total(block: dict[str, Any], key: str) -> int:
     return int(sum(r[key] for r in block["runs"]))
 
@@ -882,6 +891,8 @@ def keep_other_sections(out: Path, report: str) -> str:
     at = report.find("\n## Notes")
     at = len(report) if at < 0 else at
     return report[:at].rstrip("\n") + "\n\n" + "\n\n".join(sections) + "\n" + report[at:]
+
+
 def concurrency_section(scenario: str, cc: dict[str, Any], verdicts: list[tuple[str, str, str]]) -> list[str]:
     """The report's section of a concurrency-bound scenario (10- or 1000-target calls)."""
     chunk = cc.get("chunk", CONC_CHUNK)
@@ -942,6 +953,23 @@ def concurrency_section(scenario: str, cc: dict[str, Any], verdicts: list[tuple[
         (cc["clients"][n]["median"]["job_rate"] for n in BASELINES if n in cc["clients"]),
         default=float("nan"),
     )
+    # Each of ours against the best baseline, round by round (sustained calls/s for small calls,
+    # the job's calls/s for full ones: what the verdict below compares).
+    key = "job_rate" if full else "sustained"
+    rival = max(
+        (n for n in BASELINES if n in cc["clients"]),
+        key=lambda n: cc["clients"][n]["median"][key],
+        default=None,
+    )
+    for name in OURS:
+        pairs = (
+            round_by_round(cc["clients"][name], cc["clients"][rival], key)
+            if name in cc["clients"] and rival
+            else ""
+        )
+        if pairs:
+            what = "job calls/s" if full else "sustained calls/s"
+            body += [f"Round by round, {what}, {label(name)} / {label(rival)}: {pairs}.", ""]
     for name in OURS:
         if name in cc["clients"] and full:
             m = cc["clients"][name]["median"]
@@ -1017,6 +1045,10 @@ def write_report(
                 f"stack), {fmt(same_v, 2)} ms in this run.",
                 "",
             ]
+            for name in OURS:
+                pairs = round_by_round(c[name], c["httpx_gather"], "cpu_inproc_ms") if name in c else ""
+                if pairs:
+                    body += [f"Round by round, {label(name)} / httpx + gather: {pairs}.", ""]
             for name in OURS:
                 if name in c:
                     v = c[name]["median"]["cpu_inproc_ms"]
@@ -1126,7 +1158,7 @@ def write_report(
             )
         body += [
             "",
-            "No bar since issue #15 (issue #5's \"10,000 calls a minute on under half a core\" is "
+            'No bar since issue #15 (issue #5\'s "10,000 calls a minute on under half a core" is '
             "retired); the figures are kept for information.",
             "",
         ]
@@ -1188,7 +1220,7 @@ def write_report(
             )
         body += [
             "",
-            "No bar since issue #15 (issue #5's \"import plus first call under 0.3 s\" is retired: a "
+            'No bar since issue #15 (issue #5\'s "import plus first call under 0.3 s" is retired: a '
             "bulk job runs for seconds to hours); the figures are kept for information.",
             "",
         ]
